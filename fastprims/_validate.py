@@ -48,11 +48,17 @@ def same_shape(name_a, a, name_b, b):
                          f"{name_a}.shape={a.shape}, {name_b}.shape={b.shape}")
 
 
+def empty(shape, dtype):
+    """Allocate a kernel's output. Every family allocates through here so that
+    allocation policy (e.g. reuse of large freed blocks) is decided in one place."""
+    return np.empty(shape, dtype=dtype)
+
+
 def output(out, shape, dtype, name="out"):
     """A fresh C-contiguous output, or `out` checked to be exactly that."""
     shape = tuple(int(s) for s in shape)
     if out is None:
-        return np.empty(shape, dtype=dtype)
+        return empty(shape, dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != shape or out.dtype != dtype:

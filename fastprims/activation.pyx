@@ -47,7 +47,7 @@ def relu_backward(grad_out, x):
     a = V.float_array(x, "x")
     g = V.float_array(grad_out, "grad_out", dtype=a.dtype)
     V.same_shape("x", a, "grad_out", g)
-    gx = np.empty_like(a)
+    gx = V.empty(a.shape, a.dtype)
     cdef int64_t n = a.size
     cdef int nt = effective_threads()
     cdef void *pg = data(g)
