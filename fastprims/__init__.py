@@ -14,3 +14,4 @@ from fastprims.activation import *  # noqa: F401,F403
 from fastprims import activation
 
 __version__ = "0.1.0"
+from fastprims import optim

@@ -1,0 +1,69 @@
+"""compare.py rows for the optimizers: one step over 25M float32 parameters.
+
+Bytes that must move per element: Adam/AdamW read p, g, m, v and write p, m, v
+(7 x 4 B); SGD with momentum reads p, g, buf and writes p, buf (5 x 4 B).
+The peer is torch.optim with fused=True (torch's fastest CPU path) and the
+foreach variant as a second reference; NumPy in-place ops without torch.
+"""
+import numpy as np
+
+from compare import Case
+import fastprims as fp
+
+N = 25_000_000
+
+
+def _buffers(n, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.standard_normal(n, dtype=np.float32)
+    g = rng.standard_normal(n, dtype=np.float32)
+    return p, g
+
+
+def _numpy_adam(p, g, m, v, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, t=[0]):
+    t[0] += 1
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * g * g
+    denom = np.sqrt(v) / np.sqrt(1 - b2 ** t[0]) + eps
+    p -= lr / (1 - b1 ** t[0]) * m / denom
+
+
+def cases(quick, peers):
+    n = N
+    p, g = _buffers(n)
+    out = []
+    torch = peers.torch
+    kinds = [
+        ("Adam step 25M f32", "adam", 7, dict(lr=1e-3), lambda P, G: fp.optim.Adam(P, G, lr=1e-3)),
+        ("AdamW step 25M f32", "adamw", 7, dict(lr=1e-3, weight_decay=1e-2),
+         lambda P, G: fp.optim.AdamW(P, G, lr=1e-3, weight_decay=1e-2)),
+        ("SGD momentum step 25M f32", "sgd", 5, dict(lr=1e-3, momentum=0.9),
+         lambda P, G: fp.optim.SGD(P, G, lr=1e-3, momentum=0.9)),
+    ]
+    for name, kind, streams, hp, make in kinds:
+        P, G = p.copy(), g.copy()
+        opt = make(P, G)
+        opt.step()  # allocate state
+        nbytes = streams * 4 * n
+        if torch is not None:
+            tcls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[kind]
+            variants = {}
+            for label, kw in (("fused", dict(fused=True)), ("foreach", dict(foreach=True))):
+                tp = torch.nn.Parameter(torch.from_numpy(p.copy()))
+                tp.grad = torch.from_numpy(g.copy())
+                topt = tcls([tp], **hp, **kw)
+                topt.step()
+                variants[label] = topt.step
+            out.append(Case("optim", name, opt.step, variants["fused"], "torch fused", bytes=nbytes,
+                            target=">=1x fused, >=1.5x foreach, >=60% copy",
+                            extra={"torch_foreach": variants["foreach"]}))
+        elif kind == "adam":
+            m, v = np.zeros_like(p), np.zeros_like(p)
+            P2 = p.copy()
+            out.append(Case("optim", name, opt.step, lambda: _numpy_adam(P2, g, m, v), "numpy",
+                            bytes=nbytes, target=">=60% copy"))
+        if quick and kind == "adam" and torch is None:
+            break
+    return out
