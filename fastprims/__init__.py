@@ -15,3 +15,4 @@ from fastprims import activation
 
 __version__ = "0.1.0"
 from fastprims import optim
+from fastprims import data

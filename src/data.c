@@ -1,0 +1,36 @@
+/* Batch gather and augmentation kernels (see data.h). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "data.h"
+
+/* Rows are copied with memcpy; below this many bytes per call the copy runs
+ * on the calling thread (a parallel region costs more than copying it). */
+#define FP_GATHER_PAR_MIN_BYTES ((int64_t)1 << 18)
+
+int fp_gather_rows_u8(const uint8_t *src, int64_t n_src_rows, int64_t row_bytes, const int64_t *idx,
+                      int64_t n, uint8_t *dst, int n_threads)
+{
+    if (n < 0 || row_bytes < 0 || n_src_rows < 0)
+        return FP_ERR_VALUE;
+    for (int64_t i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= n_src_rows)
+            return FP_ERR_INDEX;
+    int nt = (n * row_bytes >= FP_GATHER_PAR_MIN_BYTES && n_threads > 1) ? n_threads : 1;
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        memcpy(dst + i * row_bytes, src + idx[i] * row_bytes, (size_t)row_bytes);
+    return FP_OK;
+}
+
+#define FP_T float
+#define FP_S f32
+#include "data_tmpl.h"
+#undef FP_T
+#undef FP_S
+
+#define FP_T double
+#define FP_S f64
+#include "data_tmpl.h"
+#undef FP_T
+#undef FP_S
