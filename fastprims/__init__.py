@@ -5,8 +5,11 @@ and re-exported here.
 """
 from fastprims._config import (
     build_info,
+    cached_bytes,
+    empty_cache,
     get_num_threads,
     num_threads,
+    set_cache_limit,
     set_num_threads,
     show_config,
 )
