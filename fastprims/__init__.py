@@ -19,3 +19,4 @@ from fastprims import activation
 __version__ = "0.1.0"
 from fastprims import optim
 from fastprims import data
+from fastprims import nn

@@ -61,7 +61,7 @@ int FP_NAME(sgd_step)(FP_T *p, const FP_T *g, FP_T *buf, int64_t n, double lr, d
     int has_wd = weight_decay != 0.0, first = (flags & FP_OPT_FIRST) != 0, nest = (flags & FP_OPT_NESTEROV) != 0;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(sgd_chunk)(p + lo, g + lo, has_mom ? buf + lo : NULL, FP_MIN(FP_CHUNK, n - lo), sign,
@@ -102,7 +102,7 @@ int FP_NAME(adagrad_step)(FP_T *p, const FP_T *g, FP_T *sum, int64_t n, double c
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(adagrad_chunk)(p + lo, g + lo, sum + lo, FP_MIN(FP_CHUNK, n - lo), sign, (FP_T)(-clr),
@@ -174,7 +174,7 @@ int FP_NAME(rmsprop_step)(FP_T *p, const FP_T *g, FP_T *square_avg, FP_T *grad_a
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(rmsprop_chunk)(p + lo, g + lo, square_avg + lo, centered ? grad_avg + lo : NULL,
@@ -254,7 +254,7 @@ int FP_NAME(adam_step)(FP_T *p, const FP_T *g, FP_T *exp_avg, FP_T *exp_avg_sq, 
     int high = (1.0 - beta1) >= 0.5;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(adam_chunk)(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
@@ -333,7 +333,7 @@ int FP_NAME(penalty_step)(const FP_T *p, FP_T *g, int64_t n, double l1, double l
     if (part == NULL)
         return FP_ERR_NOMEM;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(penalty_chunk)(p + lo, g ? g + lo : NULL, FP_MIN(FP_CHUNK, n - lo), (FP_T)l1, (FP_T)l2,
@@ -387,7 +387,7 @@ int FP_NAME(norm_reduce)(const FP_T *x, int64_t n, int kind, double ord, double 
     if (part == NULL)
         return FP_ERR_NOMEM;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         part[c] = FP_NAME(norm_chunk)(x + lo, FP_MIN(FP_CHUNK, n - lo), kind, ord);
@@ -419,7 +419,7 @@ int FP_NAME(scale_inplace)(FP_T *x, int64_t n, double scale, int n_threads)
         return FP_ERR_VALUE;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         FP_NAME(scale_chunk)(x + lo, FP_MIN(FP_CHUNK, n - lo), (FP_T)scale);
@@ -443,7 +443,7 @@ int FP_NAME(clamp_inplace)(FP_T *x, int64_t n, double lo, double hi, int n_threa
         return FP_ERR_VALUE;
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t l = c * FP_CHUNK;
         FP_NAME(clamp_chunk)(x + l, FP_MIN(FP_CHUNK, n - l), (FP_T)lo, (FP_T)hi);
