@@ -54,6 +54,25 @@ def cases(quick, peers):
                 "numpy loop", bytes=N_BATCHES * 5 * batch_bytes, target="fast enough to feed the step",
                 extra={"sync(num_threads=0)": epoch(loader_sync)})]
 
+    if all(hasattr(fp, k) for k in ("conv2d", "batch_norm", "max_pool2d", "global_avg_pool2d")):
+        # the bar: loading + augmenting one batch < 25% of a forward+backward of a small CNN
+        from fastprims import nn
+        nn.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.GlobalAvgPool2d(),
+            nn.Flatten(), nn.Linear(128, 10))
+        xb0 = X[:BATCH]
+
+        def fwd_bwd():
+            out = model(xb0)
+            model.backward(np.full_like(out, 1.0 / out.size))
+
+        one = D.DataLoader(X[:BATCH], y[:BATCH], batch_size=BATCH, transform=aug, num_threads=2)
+        out.append(Case("data", "1 loader batch vs small-CNN fwd+bwd (256)", epoch(one), fwd_bwd,
+                        "nn fwd+bwd", target="ratio >= 4x (loader < 25% of the step)"))
+
     xb = X[:BATCH].copy()
     mats = D.affine_matrices(32, 32, np.linspace(-15, 15, BATCH), None, np.linspace(0.9, 1.1, BATCH))
     scipy = None
