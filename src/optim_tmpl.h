@@ -8,6 +8,23 @@
  * adding 0 * p, which would turn an infinite parameter into NaN.
  */
 
+/* Runs BODY for every FP_CHUNK-sized chunk [LO, LO + LEN) of n elements,
+ * parallel when n is large. Chunks are handed out dynamically: on a shared
+ * machine a descheduled thread does not hold the step back, and elementwise
+ * results and per-chunk partial sums do not depend on who runs a chunk. */
+#ifndef FP_OPTIM_FOR_CHUNKS
+#define FP_OPTIM_FOR_CHUNKS(n, n_threads, LO, LEN, ...)                                            \
+    do {                                                                                           \
+        int64_t nchunks_ = ((n) + FP_CHUNK - 1) / FP_CHUNK;                                        \
+        int nt_ = fp_threads_for((n), (n_threads));                                                \
+        _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 4)")                          \
+        for (int64_t c_ = 0; c_ < nchunks_; c_++) {                                                \
+            int64_t LO = c_ * FP_CHUNK, LEN = FP_MIN(FP_CHUNK, (n) - LO);                          \
+            __VA_ARGS__;                                                                           \
+        }                                                                                          \
+    } while (0)
+#endif
+
 /* torch.lerp: self + w * (end - self) for w < 0.5, else end - (end - self) * (1 - w). */
 FP_INLINE FP_T FP_NAME(lerp)(FP_T self, FP_T end, FP_T w, FP_T one_minus_w, const int high)
 {
@@ -59,15 +76,10 @@ int FP_NAME(sgd_step)(FP_T *p, const FP_T *g, FP_T *buf, int64_t n, double lr, d
         return FP_ERR_VALUE;
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
     int has_wd = weight_decay != 0.0, first = (flags & FP_OPT_FIRST) != 0, nest = (flags & FP_OPT_NESTEROV) != 0;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        FP_NAME(sgd_chunk)(p + lo, g + lo, has_mom ? buf + lo : NULL, FP_MIN(FP_CHUNK, n - lo), sign,
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
+        FP_NAME(sgd_chunk)(p + lo, g + lo, has_mom ? buf + lo : NULL, len, sign,
                            (FP_T)(-lr), (FP_T)momentum, (FP_T)(1.0 - dampening), (FP_T)weight_decay,
-                           has_wd, has_mom, first, nest);
-    }
+                           has_wd, has_mom, first, nest));
     return FP_OK;
 }
 
@@ -100,14 +112,9 @@ int FP_NAME(adagrad_step)(FP_T *p, const FP_T *g, FP_T *sum, int64_t n, double c
     if (n < 0)
         return FP_ERR_VALUE;
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        FP_NAME(adagrad_chunk)(p + lo, g + lo, sum + lo, FP_MIN(FP_CHUNK, n - lo), sign, (FP_T)(-clr),
-                               (FP_T)weight_decay, (FP_T)eps, weight_decay != 0.0);
-    }
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
+        FP_NAME(adagrad_chunk)(p + lo, g + lo, sum + lo, len, sign, (FP_T)(-clr),
+                               (FP_T)weight_decay, (FP_T)eps, weight_decay != 0.0));
     return FP_OK;
 }
 
@@ -172,16 +179,11 @@ int FP_NAME(rmsprop_step)(FP_T *p, const FP_T *g, FP_T *square_avg, FP_T *grad_a
     if (n < 0 || (centered && grad_avg == NULL) || (has_mom && momentum_buf == NULL))
         return FP_ERR_VALUE;
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
         FP_NAME(rmsprop_chunk)(p + lo, g + lo, square_avg + lo, centered ? grad_avg + lo : NULL,
-                               has_mom ? momentum_buf + lo : NULL, FP_MIN(FP_CHUNK, n - lo), sign,
+                               has_mom ? momentum_buf + lo : NULL, len, sign,
                                (FP_T)(-lr), (FP_T)alpha, (FP_T)(1.0 - alpha), (FP_T)eps,
-                               (FP_T)weight_decay, (FP_T)momentum, weight_decay != 0.0, centered, has_mom);
-    }
+                               (FP_T)weight_decay, (FP_T)momentum, weight_decay != 0.0, centered, has_mom));
     return FP_OK;
 }
 
@@ -252,17 +254,12 @@ int FP_NAME(adam_step)(FP_T *p, const FP_T *g, FP_T *exp_avg, FP_T *exp_avg_sq, 
     FP_T decay = decoupled ? (FP_T)(1.0 - lr * weight_decay) : (FP_T)1;
     FP_T sign = (flags & FP_OPT_MAXIMIZE) ? (FP_T)-1 : (FP_T)1;
     int high = (1.0 - beta1) >= 0.5;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
         FP_NAME(adam_chunk)(p + lo, g + lo, exp_avg + lo, exp_avg_sq + lo,
-                            amsgrad ? max_exp_avg_sq + lo : NULL, FP_MIN(FP_CHUNK, n - lo), sign, decay,
+                            amsgrad ? max_exp_avg_sq + lo : NULL, len, sign, decay,
                             (FP_T)weight_decay, (FP_T)(1.0 - beta1), (FP_T)beta1, (FP_T)beta2,
                             (FP_T)(1.0 - beta2), (FP_T)eps, (FP_T)(-step_size),
-                            (FP_T)bias_correction2_sqrt, coupled_wd, amsgrad, high);
-    }
+                            (FP_T)bias_correction2_sqrt, coupled_wd, amsgrad, high));
     return FP_OK;
 }
 
@@ -332,13 +329,9 @@ int FP_NAME(penalty_step)(const FP_T *p, FP_T *g, int64_t n, double l1, double l
     double *part = (double *)malloc((size_t)FP_MAX(nchunks, 1) * 2 * sizeof(double));
     if (part == NULL)
         return FP_ERR_NOMEM;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        FP_NAME(penalty_chunk)(p + lo, g ? g + lo : NULL, FP_MIN(FP_CHUNK, n - lo), (FP_T)l1, (FP_T)l2,
-                               l1 != 0.0, l2 != 0.0, &part[2 * c], &part[2 * c + 1]);
-    }
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
+        FP_NAME(penalty_chunk)(p + lo, g ? g + lo : NULL, len, (FP_T)l1, (FP_T)l2, l1 != 0.0, l2 != 0.0,
+                               &part[2 * (lo / FP_CHUNK)], &part[2 * (lo / FP_CHUNK) + 1]));
     double sa = 0.0, ss = 0.0;
     for (int64_t c = 0; c < nchunks; c++) {
         sa += part[2 * c];
@@ -386,12 +379,7 @@ int FP_NAME(norm_reduce)(const FP_T *x, int64_t n, int kind, double ord, double 
     double *part = (double *)malloc((size_t)FP_MAX(nchunks, 1) * sizeof(double));
     if (part == NULL)
         return FP_ERR_NOMEM;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        part[c] = FP_NAME(norm_chunk)(x + lo, FP_MIN(FP_CHUNK, n - lo), kind, ord);
-    }
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len, part[lo / FP_CHUNK] = FP_NAME(norm_chunk)(x + lo, len, kind, ord));
     double acc = kind == FP_NORM_NEG_INF ? INFINITY : 0.0;
     for (int64_t c = 0; c < nchunks; c++) {
         double r = part[c];
@@ -417,13 +405,8 @@ int FP_NAME(scale_inplace)(FP_T *x, int64_t n, double scale, int n_threads)
 {
     if (n < 0)
         return FP_ERR_VALUE;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        FP_NAME(scale_chunk)(x + lo, FP_MIN(FP_CHUNK, n - lo), (FP_T)scale);
-    }
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, lo, len,
+        FP_NAME(scale_chunk)(x + lo, len, (FP_T)scale));
     return FP_OK;
 }
 
@@ -441,12 +424,7 @@ int FP_NAME(clamp_inplace)(FP_T *x, int64_t n, double lo, double hi, int n_threa
 {
     if (n < 0)
         return FP_ERR_VALUE;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t l = c * FP_CHUNK;
-        FP_NAME(clamp_chunk)(x + l, FP_MIN(FP_CHUNK, n - l), (FP_T)lo, (FP_T)hi);
-    }
+    FP_OPTIM_FOR_CHUNKS(n, n_threads, l, len,
+        FP_NAME(clamp_chunk)(x + l, len, (FP_T)lo, (FP_T)hi));
     return FP_OK;
 }
