@@ -25,6 +25,10 @@ cdef extern from "data.h" nogil:
                                  int mode, int nt)
     int fp_translate_inplace_f64(double *x, int64_t n, int64_t c, int64_t h, int64_t w, const int64_t *shifts,
                                  int mode, int nt)
+    int fp_crop_f32(const float *x, float *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh,
+                    int64_t ow, const int64_t *offsets, int mode, int nt)
+    int fp_crop_f64(const double *x, double *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh,
+                    int64_t ow, const int64_t *offsets, int mode, int nt)
     int fp_affine_inplace_f32(float *x, int64_t n, int64_t c, int64_t h, int64_t w, const double *mats,
                               int mode, int nt)
     int fp_affine_inplace_f64(double *x, int64_t n, int64_t c, int64_t h, int64_t w, const double *mats,
@@ -140,6 +144,36 @@ def translate_(x, shifts, int mode):
             st = fp_translate_inplace_f64(<double *>px, n, c, h, w, ps, mode, nt)
     raise_for_status(st, "translate: invalid arguments")
     return x
+
+
+def crop(x, y, offsets, int mode):
+    """y[i] = the (y.shape[2], y.shape[3]) window of x[i] at offsets[i] = (top,
+    left), padded outside the image; x, y C-contiguous NCHW of one dtype."""
+    x = check_batch(x)
+    y = check_batch(y, "out")
+    if y.dtype != x.dtype or y.shape[:2] != x.shape[:2]:
+        raise ValueError(f"out must have shape ({x.shape[0]}, {x.shape[1]}, H', W') and dtype {x.dtype}, "
+                         f"got {y.shape} {y.dtype}")
+    if x.shape[2] == 0 or x.shape[3] == 0:
+        raise ValueError(f"x must have non-empty images, got shape {x.shape}")
+    if np.may_share_memory(x, y):
+        raise ValueError("out must not overlap x")
+    o = _param(offsets, np.int64, (x.shape[0], 2), "offsets")
+    cdef int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef int64_t oh = y.shape[2], ow = y.shape[3]
+    cdef int nt = effective_threads()
+    cdef void *px = data(x)
+    cdef void *py = data(y)
+    cdef const int64_t *po = <const int64_t *>data(o)
+    cdef int st
+    if x.dtype == _F32:
+        with nogil:
+            st = fp_crop_f32(<float *>px, <float *>py, n, c, h, w, oh, ow, po, mode, nt)
+    else:
+        with nogil:
+            st = fp_crop_f64(<double *>px, <double *>py, n, c, h, w, oh, ow, po, mode, nt)
+    raise_for_status(st, "crop: invalid arguments")
+    return y
 
 
 def affine_(x, matrices, int mode):

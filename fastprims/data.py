@@ -36,7 +36,7 @@ from fastprims import _data as K
 from fastprims import _validate as V
 
 __all__ = [
-    "DataLoader", "flip_horizontal", "translate", "affine_transform", "affine_matrices",
+    "DataLoader", "flip_horizontal", "translate", "crop", "affine_transform", "affine_matrices",
     "random_horizontal_flip", "random_translate", "random_crop", "random_affine",
     "standardize", "min_max_scale",
     "RandomHorizontalFlip", "RandomTranslate", "RandomCrop", "RandomAffine", "Standardize", "MinMaxScale",
@@ -92,6 +92,27 @@ def translate(x, shifts, padding_mode="zero", *, out=None):
     if s.shape != (y.shape[0], 2):
         raise ValueError(f"shifts must have shape ({y.shape[0]}, 2), got {s.shape}")
     return K.translate_(y, s.astype(np.int64), _pad_mode(padding_mode))
+
+
+def crop(x, offsets, size, padding_mode="zero", *, out=None):
+    """Window of size (oh, ow) of sample i starting at offsets[i] = (top, left)
+    (out[r, c] = x[top + r, left + c]); offsets may leave the image, which is
+    then padded with zeros or the edge. Returns (N, C, oh, ow)."""
+    a = V.float_array(x, "x", ndim=4)
+    oh, ow = (int(v) for v in _pair(size, "size"))
+    if oh < 0 or ow < 0:
+        raise ValueError(f"size must be non-negative, got {size!r}")
+    o = np.asarray(offsets)
+    if o.dtype.kind not in "iu":
+        raise TypeError(f"offsets must be integers, got dtype {o.dtype}")
+    if o.shape != (a.shape[0], 2):
+        raise ValueError(f"offsets must have shape ({a.shape[0]}, 2), got {o.shape}")
+    y = V.output(out, a.shape[:2] + (oh, ow), a.dtype)
+    if a.size == 0 or y.size == 0:
+        if y.size:
+            y.fill(0)
+        return y
+    return K.crop(a, y, o.astype(np.int64), _pad_mode(padding_mode))
 
 
 def affine_transform(x, matrices, padding_mode="zero", *, out=None):
@@ -178,11 +199,30 @@ class RandomTranslate:
 
 
 class RandomCrop(RandomTranslate):
-    """torchvision RandomCrop(size=(H, W), padding=padding): a crop of the
-    padded image at a uniform offset, i.e. a shift in [-padding, padding]."""
+    """torchvision RandomCrop(size, padding): a (size) window of the image
+    padded by `padding` at a uniform offset. size None keeps the image size:
+    then it is a uniform shift in [-padding, padding], done in place."""
 
-    def __init__(self, padding, padding_mode="zero"):
+    def __init__(self, padding, size=None, padding_mode="zero"):
         super().__init__(padding, padding_mode)
+        self.size = None if size is None else tuple(int(v) for v in _pair(size, "size"))
+        if self.size is not None and min(self.size) < 1:
+            raise ValueError(f"size must be positive, got {size!r}")
+
+    def __call__(self, x, rng):
+        if self.size is None or self.size == tuple(np.shape(x)[2:]):
+            return super().__call__(x, rng)
+        return self._crop(V.float_array(x, "x", ndim=4), rng, None)
+
+    def _crop(self, x, rng, out):
+        n, _, h, w = x.shape
+        (oh, ow), (py, px) = self.size, self.max_shift
+        if oh > h + 2 * py or ow > w + 2 * px:
+            raise ValueError(f"crop size {self.size} is larger than the padded image "
+                             f"({h + 2 * py}, {w + 2 * px})")
+        offsets = np.stack([rng.integers(0, h + 2 * py - oh, size=n, endpoint=True) - py,
+                            rng.integers(0, w + 2 * px - ow, size=n, endpoint=True) - px], axis=1)
+        return crop(x, offsets, self.size, ("zero", "edge")[self.mode], out=out)
 
 
 class RandomAffine:
@@ -259,9 +299,13 @@ def random_translate(x, max_shift, padding_mode="zero", seed=None, *, out=None):
     return RandomTranslate(max_shift, padding_mode)(_batch_out(x, out), _rng(seed))
 
 
-def random_crop(x, padding, padding_mode="zero", seed=None, *, out=None):
-    """Random crop of the original size from the image padded by `padding`."""
-    return RandomCrop(padding, padding_mode)(_batch_out(x, out), _rng(seed))
+def random_crop(x, padding, size=None, padding_mode="zero", seed=None, *, out=None):
+    """Random (size) crop (default: the image size) of the image padded by `padding`."""
+    t = RandomCrop(padding, size, padding_mode)
+    a = V.float_array(x, "x", ndim=4)
+    if t.size is None or t.size == a.shape[2:]:
+        return t(_batch_out(a, out), _rng(seed))
+    return t._crop(a, _rng(seed), out)
 
 
 def random_affine(x, degrees=0.0, translate=None, scale=None, padding_mode="zero", seed=None, *, out=None):

@@ -1,5 +1,7 @@
 /* Data loading and augmentation kernels.
  *
+ * Crop: an (oh, ow) window at per-sample offsets (top, left), padded where it
+ * leaves the image (out of place).
  * Gather: rows of any dtype are copied as bytes into a contiguous batch
  * buffer (indices validated first; FP_ERR_INDEX on out-of-range).
  * Augmentations work IN PLACE on an NCHW batch with explicit per-sample
@@ -30,6 +32,8 @@ int fp_gather_rows_u8(const uint8_t *src, int64_t n_src_rows, int64_t row_bytes,
                              int n_threads);                                                       \
     int fp_translate_inplace_##S(T *x, int64_t n, int64_t c, int64_t h, int64_t w,                  \
                                  const int64_t *shifts, int mode, int n_threads);                   \
+    int fp_crop_##S(const T *x, T *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,   \
+                    const int64_t *offsets, int mode, int n_threads);                              \
     int fp_affine_inplace_##S(T *x, int64_t n, int64_t c, int64_t h, int64_t w, const double *mats, \
                               int mode, int n_threads);                                            \
     int fp_channel_affine_##S(const T *x, T *y, int64_t n, int64_t c, int64_t inner, const double *a, \

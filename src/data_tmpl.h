@@ -33,33 +33,46 @@ static inline void FP_NAME(fill)(FP_T *dst, int64_t n, FP_T v)
         dst[i] = v;
 }
 
-/* out[r][col] = in[r - dy][col - dx], padded; `in` is a scratch copy of the plane */
-static void FP_NAME(translate_plane)(const FP_T *in, FP_T *out, int64_t h, int64_t w, int64_t dy, int64_t dx,
-                                     int mode)
+/* out[r][col] = in[top + r][left + col] for an (oh, ow) output, padded outside
+ * the (h, w) input. top/left must already be clamped to [-oh, h] / [-ow, w]. */
+static void FP_NAME(crop_plane)(const FP_T *in, int64_t h, int64_t w, FP_T *out, int64_t oh, int64_t ow,
+                                int64_t top, int64_t left, int mode)
 {
     /* output columns [lo, hi) have a source column inside the image */
-    int64_t lo = FP_MIN(FP_MAX(dx, 0), w), hi = FP_MAX(FP_MIN(w + dx, w), lo);
-    for (int64_t r = 0; r < h; r++) {
-        FP_T *orow = out + r * w;
-        int64_t sr = r - dy;
+    int64_t lo = FP_MIN(FP_MAX(-left, 0), ow), hi = FP_MAX(FP_MIN(w - left, ow), lo);
+    for (int64_t r = 0; r < oh; r++) {
+        FP_T *orow = out + r * ow;
+        int64_t sr = top + r;
         if (sr < 0 || sr >= h) {
             if (mode == FP_PAD_ZERO) {
-                FP_NAME(fill)(orow, w, (FP_T)0);
+                FP_NAME(fill)(orow, ow, (FP_T)0);
                 continue;
             }
             sr = sr < 0 ? 0 : h - 1;
         }
         const FP_T *irow = in + sr * w;
-        if (mode == FP_PAD_ZERO) {
-            FP_NAME(fill)(orow, lo, (FP_T)0);
-            FP_NAME(fill)(orow + hi, w - hi, (FP_T)0);
-        } else {
-            FP_NAME(fill)(orow, lo, irow[0]);
-            FP_NAME(fill)(orow + hi, w - hi, irow[w - 1]);
-        }
+        FP_NAME(fill)(orow, lo, mode == FP_PAD_ZERO ? (FP_T)0 : irow[0]);
+        FP_NAME(fill)(orow + hi, ow - hi, mode == FP_PAD_ZERO ? (FP_T)0 : irow[w - 1]);
         if (hi > lo)
-            memcpy(orow + lo, irow + (lo - dx), (size_t)(hi - lo) * sizeof(FP_T));
+            memcpy(orow + lo, irow + lo + left, (size_t)(hi - lo) * sizeof(FP_T));
     }
+}
+
+/* y[i] = window of x[i] of size (oh, ow) at offsets[i] = (top, left), padded; y != x */
+int FP_NAME(crop)(const FP_T *x, FP_T *y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                  const int64_t *offsets, int mode, int n_threads)
+{
+    if (n < 0 || c < 0 || h < 1 || w < 1 || oh < 0 || ow < 0 || (mode != FP_PAD_ZERO && mode != FP_PAD_EDGE))
+        return FP_ERR_VALUE;
+    int64_t planes = n * c;
+    int nt = fp_threads_for(planes * oh * ow, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t p = 0; p < planes; p++) {
+        int64_t top = FP_MIN(FP_MAX(offsets[2 * (p / c)], -oh), h);
+        int64_t left = FP_MIN(FP_MAX(offsets[2 * (p / c) + 1], -ow), w);
+        FP_NAME(crop_plane)(x + p * h * w, h, w, y + p * oh * ow, oh, ow, top, left, mode);
+    }
+    return FP_OK;
 }
 
 int FP_NAME(translate_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t w, const int64_t *shifts,
@@ -81,14 +94,14 @@ int FP_NAME(translate_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t
         }
         #pragma omp for schedule(static)
         for (int64_t p = 0; p < planes; p++) {
-            /* a shift of the full size already pads everything: clamping keeps w + dx in range */
+            /* a shift of the full size already pads everything: clamping keeps the offsets in range */
             int64_t dy = FP_MIN(FP_MAX(shifts[2 * (p / c)], -h), h);
             int64_t dx = FP_MIN(FP_MAX(shifts[2 * (p / c) + 1], -w), w);
             if (scratch == NULL || (dy == 0 && dx == 0))
                 continue;
             FP_T *plane = x + p * hw;
             memcpy(scratch, plane, (size_t)hw * sizeof(FP_T));
-            FP_NAME(translate_plane)(scratch, plane, h, w, dy, dx, mode);
+            FP_NAME(crop_plane)(scratch, h, w, plane, h, w, -dy, -dx, mode);
         }
         free(scratch);
     }

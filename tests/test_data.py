@@ -65,6 +65,41 @@ def test_affine_arbitrary_matrices_match_scipy(mode, rng):
                                atol=1e-11)
 
 
+@pytest.mark.parametrize("mode", ["zero", "edge"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(shape=shapes, oh=st.integers(0, 12), ow=st.integers(0, 12), seed=st.integers(0, 2**16))
+def test_crop_matches_reference(dtype, mode, shape, oh, ow, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    offsets = rng.integers(-15, 15, size=(shape[0], 2))
+    y = D.crop(x, offsets, (oh, ow), mode)
+    assert y.shape == shape[:2] + (oh, ow)
+    # a crop at (top, left) is a translation by (-top, -left) cut to (oh, ow), on an image
+    # extended right/bottom (by zeros or its edge) so that the window fits
+    for i in range(shape[0]):
+        big = np.pad(x[i:i + 1].astype(np.float64), ((0, 0), (0, 0), (0, 40), (0, 40)),
+                     mode="constant" if mode == "zero" else "edge")
+        ref = R.translate(big, [(-offsets[i, 0], -offsets[i, 1])], mode)[:, :, :oh, :ow]
+        np.testing.assert_array_equal(y[i:i + 1], ref.astype(dtype))
+
+
+def test_random_crop_sizes(rng):
+    x = rng.standard_normal((20, 2, 8, 10)).astype(np.float32)
+    y = D.random_crop(x, 2, size=(6, 12), seed=0)
+    assert y.shape == (20, 2, 6, 12)
+    # every window lies inside the padded image: compare with explicit padded slices
+    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    for i in range(20):
+        found = any(np.array_equal(y[i], padded[i, :, t:t + 6, l:l + 12])
+                    for t in range(0, 12 - 6 + 1) for l in range(0, 14 - 12 + 1))
+        assert found
+    np.testing.assert_array_equal(y, D.random_crop(x, 2, size=(6, 12), seed=0))
+    with pytest.raises(ValueError, match="larger than the padded image"):
+        D.random_crop(x, 1, size=(11, 10))
+    ld = D.DataLoader(x, np.arange(20), batch_size=8, transform=D.RandomCrop(2, size=6))
+    assert [b[0].shape for b in ld] == [(8, 2, 6, 6), (8, 2, 6, 6), (4, 2, 6, 6)]
+
+
 def test_affine_conventions(rng):
     x = rng.standard_normal((2, 3, 8, 8))
     # identity is an exact copy; 90 degrees counter-clockwise is np.rot90
