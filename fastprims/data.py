@@ -557,7 +557,8 @@ class DataLoader:
     once, shuffled if shuffle), "balanced", "oversample", "undersample" (see
     sampler_indices). transform(x_batch, rng) (or transform(x_batch)) runs on
     each gathered batch, in place or returning a new array; rng is a NumPy
-    Generator seeded by (seed, epoch, batch index).
+    Generator seeded by (seed, epoch, batch index). Yields (x_batch, y_batch),
+    or x_batch alone when y is None; the last batch is smaller unless drop_last.
 
     num_threads background threads build batches up to `prefetch` ahead
     (num_threads=0: synchronously on iteration); their C kernels run with one

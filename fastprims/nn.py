@@ -134,6 +134,18 @@ class Module:
             return views[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
+    def __setattr__(self, name, value):
+        # assigning a parameter copies into its view: rebinding the attribute
+        # would silently detach it from the flat buffers
+        views = self.__dict__.get("_views")
+        if views is not None and name in views:
+            v = np.asarray(value)
+            if v.shape != views[name].shape:
+                raise ValueError(f"{name} must have shape {views[name].shape}, got {v.shape}")
+            views[name][...] = v
+            return
+        object.__setattr__(self, name, value)
+
     def grad(self, name):
         """Gradient view of parameter `name`."""
         return self._gviews[name]

@@ -65,6 +65,14 @@ def test_flat_buffers_are_shared():
     assert np.shares_memory(m[3].flat_params, m.flat_params)
 
 
+def test_assigning_a_parameter_copies_into_the_buffer():
+    m = _mlp()
+    m[0].bias = np.arange(8.0)
+    np.testing.assert_array_equal(m.flat_params[48:56], np.arange(8.0))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        m[0].bias = np.zeros(3)
+
+
 def test_sequential_keeps_child_values():
     nn.manual_seed(3)
     lin = nn.Linear(4, 2, dtype=np.float64)
