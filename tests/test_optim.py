@@ -110,6 +110,33 @@ def test_adam_hypothesis(dtype, lr, b1, b2, wd, ams, decoupled, n, seed):
                                atol=1e-4 if dtype == np.float32 else 1e-11)
 
 
+@given(kind=st.sampled_from(["sgd", "adagrad", "rmsprop"]), lr=st.floats(1e-4, 0.5),
+       mom=st.sampled_from([0.0, 0.5, 0.9]), damp=st.sampled_from([0.0, 0.3]), nest=st.booleans(),
+       wd=st.sampled_from([0.0, 0.05]), alpha=st.floats(0.0, 0.999), centered=st.booleans(),
+       lr_decay=st.sampled_from([0.0, 0.1]), init_acc=st.sampled_from([0.0, 0.5]), maximize=st.booleans(),
+       n=st.integers(0, 40), seed=st.integers(0, 2**16))
+def test_other_optimizers_hypothesis(kind, lr, mom, damp, nest, wd, alpha, centered, lr_decay, init_acc, maximize,
+                                     n, seed):
+    rng = np.random.default_rng(seed)
+    p0 = rng.standard_normal(n)
+    grads = [rng.standard_normal(n) for _ in range(6)]
+    if kind == "sgd":
+        if nest and (mom == 0 or damp != 0):
+            nest = False
+        cls, ref = optim.SGD, R.sgd
+        hp = dict(lr=lr, momentum=mom, dampening=damp, nesterov=nest, weight_decay=wd, maximize=maximize)
+    elif kind == "adagrad":
+        cls, ref = optim.Adagrad, R.adagrad
+        hp = dict(lr=lr, lr_decay=lr_decay, weight_decay=wd, initial_accumulator_value=init_acc + 1e-3,
+                  maximize=maximize)
+    else:
+        cls, ref = optim.RMSprop, R.rmsprop
+        hp = dict(lr=lr, alpha=alpha, weight_decay=wd, momentum=mom, centered=centered, maximize=maximize,
+                  eps=1e-3)
+    got = _run(cls, hp, p0, grads, np.float64)
+    np.testing.assert_allclose(got, ref(p0, grads, **hp), rtol=1e-9, atol=1e-10)
+
+
 @pytest.mark.parametrize("name,cls,ref,hp", CONFIGS, ids=[c[0] for c in CONFIGS])
 def test_threads_agree_large(name, cls, ref, hp, rng):
     n = 3 * 2**16 + 17
