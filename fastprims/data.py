@@ -27,7 +27,6 @@ Design:
 import inspect
 import math
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -322,10 +321,6 @@ def _per_channel(v, c, name):
     if a.shape != (c,):
         raise ValueError(f"{name} must be a scalar or have {c} values (one per channel), got shape {a.shape}")
     return a
-
-
-def _channel_stats_axes(a):
-    return (0,) + tuple(range(2, a.ndim))
 
 
 def _channels_in(a):

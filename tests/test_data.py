@@ -7,7 +7,6 @@ from fastprims import data as D
 import _ref_data as R
 
 DTYPES = [np.float32, np.float64]
-pytest.importorskip  # noqa: B018 (scipy is a test dependency; only the affine tests need it)
 
 
 def _tol(dtype):
