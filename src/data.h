@@ -7,8 +7,9 @@
  * Augmentations work IN PLACE on an NCHW batch with explicit per-sample
  * parameters (flip mask, integer shifts, 2x3 affine matrices); the random
  * draws live in the caller, so a kernel's output depends only on its inputs,
- * whatever the thread count. Every plane is transformed from a per-thread
- * scratch copy, so in place is safe for any parameters.
+ * whatever the thread count. In place is safe for any parameters: translate
+ * orders its row/column moves so that no source is overwritten before it is
+ * read; the affine warp reads from a per-thread copy of the plane.
  *
  * Coordinates are pixel indices (row, col). An affine matrix maps an OUTPUT
  * pixel to the input position it samples: src = A @ (r, c) + b, with A =

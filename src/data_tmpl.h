@@ -75,6 +75,35 @@ int FP_NAME(crop)(const FP_T *x, FP_T *y, int64_t n, int64_t c, int64_t h, int64
     return FP_OK;
 }
 
+/* plane[r][col] <- plane[r - dy][col - dx] in place, |dy| <= h, |dx| <= w.
+ * Rows are visited so that a source row is always read before it is
+ * overwritten (downwards shifts bottom-up, the others top-down; a clamped
+ * edge row is the last one visited), and within a row memmove runs before
+ * the padding is written. */
+static void FP_NAME(translate_plane)(FP_T *plane, int64_t h, int64_t w, int64_t dy, int64_t dx, int mode)
+{
+    int64_t lo = FP_MIN(FP_MAX(dx, 0), w), hi = FP_MAX(FP_MIN(w + dx, w), lo);
+    for (int64_t k = 0; k < h; k++) {
+        int64_t r = dy > 0 ? h - 1 - k : k;
+        FP_T *orow = plane + r * w;
+        int64_t sr = r - dy;
+        if (sr < 0 || sr >= h) {
+            if (mode == FP_PAD_ZERO) {
+                FP_NAME(fill)(orow, w, (FP_T)0);
+                continue;
+            }
+            sr = sr < 0 ? 0 : h - 1;
+        }
+        const FP_T *irow = plane + sr * w;
+        FP_T left = mode == FP_PAD_ZERO ? (FP_T)0 : irow[0];
+        FP_T right = mode == FP_PAD_ZERO ? (FP_T)0 : irow[w - 1];
+        if (hi > lo)
+            memmove(orow + lo, irow + (lo - dx), (size_t)(hi - lo) * sizeof(FP_T));
+        FP_NAME(fill)(orow, lo, left);
+        FP_NAME(fill)(orow + hi, w - hi, right);
+    }
+}
+
 int FP_NAME(translate_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t w, const int64_t *shifts,
                                int mode, int n_threads)
 {
@@ -84,28 +113,15 @@ int FP_NAME(translate_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t
     if (planes == 0 || hw == 0)
         return FP_OK;
     int nt = fp_threads_for(planes * hw, n_threads);
-    int status = FP_OK;
-    #pragma omp parallel num_threads(nt)
-    {
-        FP_T *scratch = (FP_T *)malloc((size_t)hw * sizeof(FP_T));
-        if (scratch == NULL) {
-            #pragma omp atomic write
-            status = FP_ERR_NOMEM;
-        }
-        #pragma omp for schedule(static)
-        for (int64_t p = 0; p < planes; p++) {
-            /* a shift of the full size already pads everything: clamping keeps the offsets in range */
-            int64_t dy = FP_MIN(FP_MAX(shifts[2 * (p / c)], -h), h);
-            int64_t dx = FP_MIN(FP_MAX(shifts[2 * (p / c) + 1], -w), w);
-            if (scratch == NULL || (dy == 0 && dx == 0))
-                continue;
-            FP_T *plane = x + p * hw;
-            memcpy(scratch, plane, (size_t)hw * sizeof(FP_T));
-            FP_NAME(crop_plane)(scratch, h, w, plane, h, w, -dy, -dx, mode);
-        }
-        free(scratch);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t p = 0; p < planes; p++) {
+        /* a shift of the full size already pads everything: clamping keeps w + dx in range */
+        int64_t dy = FP_MIN(FP_MAX(shifts[2 * (p / c)], -h), h);
+        int64_t dx = FP_MIN(FP_MAX(shifts[2 * (p / c) + 1], -w), w);
+        if (dy != 0 || dx != 0)
+            FP_NAME(translate_plane)(x + p * hw, h, w, dy, dx, mode);
     }
-    return status;
+    return FP_OK;
 }
 
 /* Bilinear taps of every output pixel of one sample: 4 source offsets and
