@@ -351,7 +351,8 @@ def _check_alpha(alpha):
 
 def l1_penalty(params, grads=None, alpha=1.0):
     """alpha * sum|p| over params (array, list of arrays or nn Module); adds
-    its gradient alpha * sign(p) to `grads` in place when given."""
+    its gradient alpha * sign(p) to `grads` in place when given (for a
+    Module: to its flat_grads)."""
     return _penalty(params, grads, _check_alpha(alpha), 0.0)
 
 

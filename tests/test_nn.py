@@ -167,6 +167,9 @@ def test_optimizer_over_model(rng):
     opt.zero_grad()
     assert not m.flat_grads.any()
     assert fp.optim.clip_grad_norm(m, 1.0) == 0.0
+    pen = fp.optim.l2_penalty(m, alpha=0.5)
+    np.testing.assert_allclose(pen, 0.25 * np.sum(m.flat_params ** 2))
+    np.testing.assert_allclose(m.flat_grads, 0.5 * m.flat_params)
 
 
 def test_summary_mlp():
