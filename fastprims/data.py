@@ -26,6 +26,7 @@ Design:
 """
 import inspect
 import math
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -596,6 +597,7 @@ class DataLoader:
         self.prefetch = int(prefetch)
         self.epoch = 0
         self._pool = None
+        self._pool_pid = None
         self._ring = []
         self._rc_base = _refcount_baseline()
         self._active = None
@@ -662,17 +664,20 @@ class DataLoader:
         return xb if yb is None else (xb, yb)
 
     def _executor(self):
-        if self._pool is None:
+        # threads do not survive fork(): a loader first used in a parent process
+        # gets a fresh pool in the child instead of waiting on threads that are gone
+        if self._pool is None or self._pool_pid != os.getpid():
             self._pool = ThreadPoolExecutor(max_workers=self.num_threads, thread_name_prefix="fastprims-loader")
+            self._pool_pid = os.getpid()
         return self._pool
 
     def close(self):
         if self._active is not None:
             self._active.close()
             self._active = None
-        if self._pool is not None:
+        if self._pool is not None and self._pool_pid == os.getpid():
             self._pool.shutdown(wait=True)
-            self._pool = None
+        self._pool = None
 
     def __del__(self):
         try:

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -353,6 +355,24 @@ def test_loader_kept_batches_are_not_overwritten():
     views = [xb[:1] for xb, _ in ld]
     ys = [yb for _, yb in D.DataLoader(X, y, batch_size=4, seed=0).__iter__()]
     assert len(views) == len(ys)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_loader_used_again_in_a_forked_child():
+    X, y = _images(32)
+    ld = D.DataLoader(X, y, batch_size=8, seed=0, num_threads=2)
+    before = _epoch(ld)
+    ld.set_epoch(0)
+    pid = os.fork()
+    if pid == 0:  # child: the parent's loader threads are gone; a new pool must serve it
+        ok = 0
+        try:
+            got = _epoch(ld)
+            ok = int(all(np.array_equal(a[1], b[1]) for a, b in zip(got, before)))
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
 
 
 def test_loader_break_and_restart():
