@@ -31,9 +31,11 @@ def _numpy_adam(p, g, m, v, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, t=[0]):
 
 
 def cases(quick, peers):
+    """A generator: one optimizer's buffers (hundreds of MB each) are alive at a
+    time. Parameters and gradients are shared by all variants (values drift,
+    timing does not care); each variant has its own state."""
     n = N
     p, g = _buffers(n)
-    out = []
     torch = peers.torch
     kinds = [
         ("Adam step 25M f32", "adam", 7, dict(lr=1e-3), lambda P, G: fp.optim.Adam(P, G, lr=1e-3)),
@@ -43,27 +45,25 @@ def cases(quick, peers):
          lambda P, G: fp.optim.SGD(P, G, lr=1e-3, momentum=0.9)),
     ]
     for name, kind, streams, hp, make in kinds:
-        P, G = p.copy(), g.copy()
-        opt = make(P, G)
+        opt = make(p, g)
         opt.step()  # allocate state
         nbytes = streams * 4 * n
         if torch is not None:
             tcls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}[kind]
             variants = {}
             for label, kw in (("fused", dict(fused=True)), ("foreach", dict(foreach=True))):
-                tp = torch.nn.Parameter(torch.from_numpy(p.copy()))
-                tp.grad = torch.from_numpy(g.copy())
+                tp = torch.nn.Parameter(torch.from_numpy(p))
+                tp.grad = torch.from_numpy(g)
                 topt = tcls([tp], **hp, **kw)
                 topt.step()
                 variants[label] = topt.step
-            out.append(Case("optim", name, opt.step, variants["fused"], "torch fused", bytes=nbytes,
-                            target=">=1x fused, >=1.5x foreach, >=60% copy",
-                            extra={"torch_foreach": variants["foreach"]}))
+            yield Case("optim", name, opt.step, variants["fused"], "torch fused", bytes=nbytes,
+                       target=">=1x fused, >=1.5x foreach, >=60% copy",
+                       extra={"torch_foreach": variants["foreach"]})
+            del variants, tp, topt
         elif kind == "adam":
-            m, v = np.zeros_like(p), np.zeros_like(p)
-            P2 = p.copy()
-            out.append(Case("optim", name, opt.step, lambda: _numpy_adam(P2, g, m, v), "numpy",
-                            bytes=nbytes, target=">=60% copy"))
-        if quick and kind == "adam" and torch is None:
-            break
-    return out
+            m, v, p2 = np.zeros_like(p), np.zeros_like(p), p.copy()
+            yield Case("optim", name, opt.step, lambda p2=p2, m=m, v=v: _numpy_adam(p2, g, m, v), "numpy",
+                       bytes=nbytes, target=">=60% copy")
+            del m, v, p2
+        del opt
