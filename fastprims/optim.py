@@ -262,10 +262,11 @@ class RMSprop(Optimizer):
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p)
+        # created when first needed, also if momentum/centered are switched on later
+        if group["momentum"] > 0 and state.get("momentum_buffer") is None:
+            state["momentum_buffer"] = np.zeros_like(p)
+        if group["centered"] and state.get("grad_avg") is None:
+            state["grad_avg"] = np.zeros_like(p)
         _step_count(state)
         K.rmsprop_step(p, g, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
                        group["lr"], group["alpha"], group["eps"], group["weight_decay"],
@@ -299,8 +300,8 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
             state["exp_avg_sq"] = np.zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p)
+        if group["amsgrad"] and state.get("max_exp_avg_sq") is None:
+            state["max_exp_avg_sq"] = np.zeros_like(p)
         step = _step_count(state)
         beta1, beta2 = group["betas"]
         lr = group["lr"]

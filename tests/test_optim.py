@@ -212,6 +212,21 @@ def test_lr_change_takes_effect(rng):
     np.testing.assert_allclose(p, -0.6)
 
 
+def test_options_switched_on_after_the_first_step(rng):
+    p = rng.standard_normal(5)
+    g = rng.standard_normal(5)
+    opt = optim.RMSprop(p, g, lr=0.01)
+    opt.step()
+    opt.param_groups[0].update(momentum=0.9, centered=True)
+    opt.step()
+    assert {"momentum_buffer", "grad_avg"} <= set(opt.state[0])
+    a = optim.Adam(p, g, lr=0.01)
+    a.step()
+    a.param_groups[0]["amsgrad"] = True
+    a.step()
+    assert "max_exp_avg_sq" in a.state[0]
+
+
 def test_nan_propagates_elementwise():
     for cls in (optim.SGD, optim.Adagrad, optim.RMSprop, optim.Adam, optim.AdamW):
         p = np.ones(4, np.float32)
