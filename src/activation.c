@@ -1,5 +1,115 @@
+/* Activations, softmax and dropout (see activation.h).
+ *
+ * The dtype-independent pieces live here: the two parallel drivers every
+ * kernel goes through (so the threading policy is written once), the dropout
+ * hash, and the per-dtype normal CDF used by the exact gelu (float32 has a
+ * vectorizable erfc, float64 calls libm: different algorithms, not twins).
+ * activation_tmpl.h is then included once per dtype.
+ */
+#include <math.h>
+#include <stdlib.h>
+
 #include "activation.h"
 #include "fp_math.h"
+
+typedef void (*fp_range_fn)(const void *args, int64_t lo, int64_t n);
+typedef void (*fp_task_fn)(const void *args, int64_t task);
+
+/* fn over [0, n) in FP_CHUNK pieces, static schedule: each thread streams one
+ * contiguous span, and small n stays on the calling thread. */
+static int fp_run_chunks(int64_t n, int n_threads, fp_range_fn fn, const void *args)
+{
+    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
+    int nt = fp_threads_for(n, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t lo = c * FP_CHUNK;
+        fn(args, lo, FP_MIN(FP_CHUNK, n - lo));
+    }
+    return FP_OK;
+}
+
+/* fn(task) for task in [0, ntasks); `work` (elements touched) decides whether
+ * to go parallel at all. */
+static void fp_run_tasks(int64_t ntasks, int64_t work, int n_threads, fp_task_fn fn, const void *args)
+{
+    int nt = fp_threads_for(work, n_threads);
+    if (nt > ntasks)
+        nt = (int)FP_MAX(ntasks, 1);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t t = 0; t < ntasks; t++)
+        fn(args, t);
+}
+
+/* ---- dropout RNG --------------------------------------------------------------
+ * Counter-based: element i keeps or drops on hash(seed, i) alone, so the mask
+ * depends on the seed and the element's flat index, never on threads or
+ * chunking. The 64-bit key (splitmix64 of the seed and the high 32 bits of i,
+ * constant within a chunk since chunks never straddle 2^32) keys two rounds of
+ * Wellons' lowbias32 over the low 32 bits; 32-bit multiplies vectorize on
+ * every x86-64 level. */
+static inline uint64_t fp_splitmix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint32_t fp_lowbias32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+static inline uint64_t fp_dropout_key(uint64_t seed, int64_t lo)
+{
+    return fp_splitmix64(fp_splitmix64(seed) ^ (uint64_t)(lo >> 32));
+}
+
+static inline uint32_t fp_dropout_bits(uint64_t key, int64_t i)
+{
+    return fp_lowbias32(fp_lowbias32((uint32_t)i ^ (uint32_t)key) + (uint32_t)(key >> 32));
+}
+
+/* Elements with bits < threshold are dropped: P(drop) = threshold / 2^32 = p
+ * to within 2^-32. */
+static inline uint32_t fp_dropout_threshold(double p)
+{
+    double t = p * 4294967296.0 + 0.5;
+    return t >= 4294967295.0 ? 0xffffffffU : (uint32_t)t;
+}
+
+/* ---- exact gelu: Phi(x) and the density phi(x) ------------------------------ */
+static inline float fp_norm_cdf_f32(float x)
+{
+    return 0.5f * fp_erfcf(x * -0.70710678118654752f);
+}
+
+static inline float fp_norm_cdf_pdf_f32(float x, float *pdf)
+{
+    float z = x * -0.70710678118654752f;
+    float a = z < 0 ? -z : z;
+    float e = fp_exp_negsqf(a); /* exp(-x^2/2) */
+    *pdf = e * 0.39894228040143268f;
+    return 0.5f * fp_erfc_withf(z, a, e);
+}
+
+static inline double fp_norm_cdf_f64(double x)
+{
+    return 0.5 * erfc(x * -0.70710678118654752440);
+}
+
+static inline double fp_norm_cdf_pdf_f64(double x, double *pdf)
+{
+    double z = x * -0.70710678118654752440;
+    *pdf = fp_exp_negsqd(z) * 0.39894228040143267794;
+    return 0.5 * erfc(z);
+}
 
 #define FP_T float
 #define FP_S f32
