@@ -97,6 +97,14 @@ cdef int _ew_call(int op, bint f64, void *a, void *b, void *y, int64_t n, double
     return 5
 
 
+def _float(x, name, dtype=None):
+    """V.float_array, keeping 0-d inputs 0-d (np.ascontiguousarray makes them 1-d)."""
+    a = V.float_array(x, name, dtype=dtype)
+    if a.ndim == 1 and np.ndim(x) == 0:
+        a = a.reshape(())
+    return a
+
+
 def _input_for_out(a, out):
     """`a`, copied if `out` overlaps it without being the very same buffer (an
     exact alias is fine: every kernel reads an element before writing it)."""
@@ -107,7 +115,7 @@ def _input_for_out(a, out):
 
 
 def _forward(int op, str name, x, out, double param=0.0, int iparam=0):
-    a = V.float_array(x, "x")
+    a = _float(x, "x")
     y = V.output(out, a.shape, a.dtype)
     a = _input_for_out(a, out)
     cdef int64_t n = a.size
@@ -123,8 +131,8 @@ def _forward(int op, str name, x, out, double param=0.0, int iparam=0):
 
 
 def _backward(int op, str name, grad_out, second, str second_name, double param=0.0, int iparam=0):
-    b = V.float_array(second, second_name)
-    g = V.float_array(grad_out, "grad_out", dtype=b.dtype)
+    b = _float(second, second_name)
+    g = _float(grad_out, "grad_out", dtype=b.dtype)
     V.same_shape(second_name, b, "grad_out", g)
     gx = V.empty(b.shape, b.dtype)
     cdef int64_t n = b.size
@@ -237,7 +245,7 @@ cdef int _sm_call(int which, bint f64, void *a, void *b, void *y, int64_t o, int
 
 
 def _sm_forward(int which, str name, x, axis, out):
-    a = V.float_array(x, "x")
+    a = _float(x, "x")
     ax = _axis(axis, a)
     y = V.output(out, a.shape, a.dtype)
     a = _input_for_out(a, out)
@@ -255,8 +263,8 @@ def _sm_forward(int which, str name, x, axis, out):
 
 
 def _sm_backward(int which, str name, grad_out, y, axis):
-    b = V.float_array(y, "y")
-    g = V.float_array(grad_out, "grad_out", dtype=b.dtype)
+    b = _float(y, "y")
+    g = _float(grad_out, "grad_out", dtype=b.dtype)
     V.same_shape("y", b, "grad_out", g)
     ax = _axis(axis, b)
     gx = V.empty(b.shape, b.dtype)
@@ -321,7 +329,7 @@ def dropout(x, p=0.5, training=True, seed=0, *, out=None):
     seed = int(seed)
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed must be in [0, 2**64), got {seed}")
-    a = V.float_array(x, "x")
+    a = _float(x, "x")
     y = V.output(out, a.shape, a.dtype)
     if not training:
         np.copyto(y, a)
@@ -350,7 +358,7 @@ def dropout_backward(grad_out, mask, p):
     """grad_out * mask / (1 - p); mask as returned by dropout (bool, or uint8
     with nonzero = kept)."""
     p = _dropout_p(p)
-    g = V.float_array(grad_out, "grad_out")
+    g = _float(grad_out, "grad_out")
     m = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
     if m.dtype not in (np.dtype(np.bool_), np.dtype(np.uint8)):
         raise TypeError(f"mask must be a bool (or uint8) array, got dtype {m.dtype}")
@@ -378,7 +386,7 @@ def _math(str name, x):
     """Private test hook: fastprims' vector exp/tanh/log/erf/erfc applied to x
     (float32 or float64), through the same vectorized, dispatched loops the
     kernels use."""
-    a = V.float_array(x, "x")
+    a = _float(x, "x")
     y = V.empty(a.shape, a.dtype)
     cdef int op = _MATH_OPS[name]
     cdef int64_t n = a.size

@@ -19,6 +19,9 @@
  *    tile's x and y (C * tw each) in L2, so x is read from memory once.
  */
 
+/* flatten: the vector math must be inlined into the loop to vectorize, and
+ * GCC's size heuristics otherwise leave fp_expf as a call in big bodies */
+#define FP_HOT FP_CLONES __attribute__((flatten))
 #define FP_ACC (128 / (int)sizeof(FP_T)) /* accumulator lanes: two 64-byte vectors */
 #define FP_SM_BLOCK FP_CHUNK
 #define FP_SM_TILE 1024 /* max inner positions per tile */
@@ -35,7 +38,7 @@ struct FP_NAME(ew) {
 
 /* y[i] = F(a[i], p) */
 #define FP_EW_CHUNK1(name, F)                                                      \
-    FP_CLONES static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
+    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
     {                                                                              \
         const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;              \
         const FP_T *FP_RESTRICT a = A->a + lo;                                     \
@@ -47,7 +50,7 @@ struct FP_NAME(ew) {
 
 /* y[i] = F(a[i], b[i], p) */
 #define FP_EW_CHUNK2(name, F)                                                      \
-    FP_CLONES static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
+    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
     {                                                                              \
         const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;              \
         const FP_T *FP_RESTRICT a = A->a + lo;                                     \
@@ -195,7 +198,7 @@ int FP_NAME(gelu_backward)(const FP_T *grad_y, const FP_T *x, FP_T *grad_x, int6
 /* ---- dropout ------------------------------------------------------------------
  * torch multiplies by the scaled mask (x * mask / (1-p)), so a dropped NaN or
  * Inf gives NaN, and p == 1 gives x * 0: that is reproduced exactly. */
-FP_CLONES static void FP_NAME(dropout_fwd_chunk)(const void *va, int64_t lo, int64_t n)
+FP_HOT static void FP_NAME(dropout_fwd_chunk)(const void *va, int64_t lo, int64_t n)
 {
     const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;
     const FP_T *FP_RESTRICT x = A->a + lo;
@@ -221,7 +224,7 @@ int FP_NAME(dropout_forward)(const FP_T *x, FP_T *y, uint8_t *mask, int64_t n, d
     return fp_run_chunks(n, n_threads, FP_NAME(dropout_fwd_chunk), &A);
 }
 
-FP_CLONES static void FP_NAME(dropout_bwd_chunk)(const void *va, int64_t lo, int64_t n)
+FP_HOT static void FP_NAME(dropout_bwd_chunk)(const void *va, int64_t lo, int64_t n)
 {
     const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;
     const FP_T *FP_RESTRICT g = A->a + lo;
@@ -321,7 +324,7 @@ FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_
     }
 }
 
-FP_CLONES static void FP_NAME(sm_row_task)(const void *va, int64_t row)
+FP_HOT static void FP_NAME(sm_row_task)(const void *va, int64_t row)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     const FP_T *x = A->x + row * A->c;
@@ -340,7 +343,7 @@ FP_CLONES static void FP_NAME(sm_row_task)(const void *va, int64_t row)
 
 /* big rows, pass 1: (max, sum exp(x - max)) of one block. An all -Inf block
  * has max -Inf and contributes 0 to its row, or NaN if it holds a NaN. */
-FP_CLONES static void FP_NAME(sm_block_stats_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(sm_block_stats_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t row = t / A->nblocks, b = t % A->nblocks;
@@ -373,7 +376,7 @@ static void FP_NAME(sm_merge)(const FP_T *st, int64_t nb, FP_T *m_out, FP_T *s_o
     *s_out = m == -(FP_T)__builtin_inf() ? (FP_T)__builtin_nan("") : s;
 }
 
-FP_CLONES static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t row = t / A->nblocks, b = t % A->nblocks;
@@ -384,7 +387,7 @@ FP_CLONES static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
 }
 
 /* inner > 1: one tile of tw <= FP_SM_TILE inner positions of one outer slab */
-FP_CLONES static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile;
@@ -528,7 +531,7 @@ FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, in
     }
 }
 
-FP_CLONES static void FP_NAME(smb_row_task)(const void *va, int64_t row)
+FP_HOT static void FP_NAME(smb_row_task)(const void *va, int64_t row)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t off = row * A->c;
@@ -536,7 +539,7 @@ FP_CLONES static void FP_NAME(smb_row_task)(const void *va, int64_t row)
     FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, A->c, d, A->log);
 }
 
-FP_CLONES static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t row = t / A->nblocks, b = t % A->nblocks;
@@ -544,7 +547,7 @@ FP_CLONES static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
     A->stats[2 * t] = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, FP_MIN(FP_SM_BLOCK, A->c - lo), A->log);
 }
 
-FP_CLONES static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t row = t / A->nblocks, b = t % A->nblocks;
@@ -556,7 +559,7 @@ FP_CLONES static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
     FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, FP_MIN(FP_SM_BLOCK, A->c - lo), d, A->log);
 }
 
-FP_CLONES static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
+FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile;
@@ -631,6 +634,7 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 }
 
 #undef FP_ACC
+#undef FP_HOT
 #undef FP_SM_BLOCK
 #undef FP_SM_TILE
 #undef FP_GELU_BETA

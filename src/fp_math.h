@@ -92,6 +92,7 @@ static inline float fp_tanhf(float x)
                     + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z * x + x;
     float big = 1.0f - 2.0f / (fp_expf(2.0f * ax) + 1.0f);
     big = x < 0 ? -big : big;
+    small = x == 0 ? x : small; /* keep the sign of -0 */
     return ax < 0.625f ? small : big;
 }
 
@@ -106,6 +107,7 @@ static inline double fp_tanhd(double x)
     double small = x + x * (z * p / q);
     double big = 1.0 - 2.0 / (fp_expd(2.0 * ax) + 1.0);
     big = x < 0 ? -big : big;
+    small = x == 0 ? x : small;
     return ax < 0.625 ? small : big;
 }
 
