@@ -130,11 +130,13 @@ def _forward(int op, str name, x, out, double param=0.0, int iparam=0):
     return y
 
 
-def _backward(int op, str name, grad_out, second, str second_name, double param=0.0, int iparam=0):
+def _backward(int op, str name, grad_out, second, str second_name, out, double param=0.0, int iparam=0):
     b = _float(second, second_name)
     g = _float(grad_out, "grad_out", dtype=b.dtype)
     V.same_shape(second_name, b, "grad_out", g)
-    gx = V.empty(b.shape, b.dtype)
+    gx = V.output(out, b.shape, b.dtype)
+    b = _input_for_out(b, out)
+    g = _input_for_out(g, out)
     cdef int64_t n = b.size
     cdef int nt = effective_threads()
     cdef void *pg = data(g)
@@ -167,9 +169,9 @@ def relu(x, *, out=None):
     return _forward(RELU, "relu", x, out)
 
 
-def relu_backward(grad_out, x):
+def relu_backward(grad_out, x, *, out=None):
     """Gradient of relu w.r.t. x: grad_out where x > 0, else 0 (0 at x == 0)."""
-    return _backward(RELU_B, "relu_backward", grad_out, x, "x")
+    return _backward(RELU_B, "relu_backward", grad_out, x, "x", out)
 
 
 def leaky_relu(x, negative_slope=0.01, *, out=None):
@@ -177,9 +179,9 @@ def leaky_relu(x, negative_slope=0.01, *, out=None):
     return _forward(LEAKY, "leaky_relu", x, out, _slope(negative_slope))
 
 
-def leaky_relu_backward(grad_out, x, negative_slope=0.01):
+def leaky_relu_backward(grad_out, x, negative_slope=0.01, *, out=None):
     """grad_out where x > 0, else negative_slope * grad_out (at 0: the slope, as torch)."""
-    return _backward(LEAKY_B, "leaky_relu_backward", grad_out, x, "x", _slope(negative_slope))
+    return _backward(LEAKY_B, "leaky_relu_backward", grad_out, x, "x", out, _slope(negative_slope))
 
 
 def sigmoid(x, *, out=None):
@@ -187,9 +189,9 @@ def sigmoid(x, *, out=None):
     return _forward(SIGMOID, "sigmoid", x, out)
 
 
-def sigmoid_backward(grad_out, y):
+def sigmoid_backward(grad_out, y, *, out=None):
     """Gradient of sigmoid from its OUTPUT y (as torch): grad_out * (1 - y) * y."""
-    return _backward(SIGMOID_B, "sigmoid_backward", grad_out, y, "y")
+    return _backward(SIGMOID_B, "sigmoid_backward", grad_out, y, "y", out)
 
 
 def tanh(x, *, out=None):
@@ -197,9 +199,9 @@ def tanh(x, *, out=None):
     return _forward(TANH, "tanh", x, out)
 
 
-def tanh_backward(grad_out, y):
+def tanh_backward(grad_out, y, *, out=None):
     """Gradient of tanh from its OUTPUT y (as torch): grad_out * (1 - y * y)."""
-    return _backward(TANH_B, "tanh_backward", grad_out, y, "y")
+    return _backward(TANH_B, "tanh_backward", grad_out, y, "y", out)
 
 
 def gelu(x, approximate="none", *, out=None):
@@ -208,9 +210,9 @@ def gelu(x, approximate="none", *, out=None):
     return _forward(GELU, "gelu", x, out, 0.0, _gelu_form(approximate))
 
 
-def gelu_backward(grad_out, x, approximate="none"):
+def gelu_backward(grad_out, x, approximate="none", *, out=None):
     """Gradient of gelu w.r.t. x (from the input x, as torch's gelu_backward)."""
-    return _backward(GELU_B, "gelu_backward", grad_out, x, "x", 0.0, _gelu_form(approximate))
+    return _backward(GELU_B, "gelu_backward", grad_out, x, "x", out, 0.0, _gelu_form(approximate))
 
 
 # ---- softmax family -----------------------------------------------------------
@@ -262,12 +264,14 @@ def _sm_forward(int which, str name, x, axis, out):
     return y
 
 
-def _sm_backward(int which, str name, grad_out, y, axis):
+def _sm_backward(int which, str name, grad_out, y, axis, out):
     b = _float(y, "y")
     g = _float(grad_out, "grad_out", dtype=b.dtype)
     V.same_shape("y", b, "grad_out", g)
     ax = _axis(axis, b)
-    gx = V.empty(b.shape, b.dtype)
+    gx = V.output(out, b.shape, b.dtype)
+    b = _input_for_out(b, out)
+    g = _input_for_out(g, out)
     cdef int64_t o, c, i
     o, c, i = _split(b.shape, ax)
     cdef int nt = effective_threads()
@@ -293,14 +297,14 @@ def log_softmax(x, axis=-1, *, out=None):
     return _sm_forward(1, "log_softmax", x, axis, out)
 
 
-def softmax_backward(grad_out, y, axis=-1):
+def softmax_backward(grad_out, y, axis=-1, *, out=None):
     """Gradient of softmax from its OUTPUT y: y * (grad_out - sum(grad_out * y, axis))."""
-    return _sm_backward(2, "softmax_backward", grad_out, y, axis)
+    return _sm_backward(2, "softmax_backward", grad_out, y, axis, out)
 
 
-def log_softmax_backward(grad_out, y, axis=-1):
+def log_softmax_backward(grad_out, y, axis=-1, *, out=None):
     """Gradient of log_softmax from its OUTPUT y: grad_out - exp(y) * sum(grad_out, axis)."""
-    return _sm_backward(3, "log_softmax_backward", grad_out, y, axis)
+    return _sm_backward(3, "log_softmax_backward", grad_out, y, axis, out)
 
 
 # ---- dropout ------------------------------------------------------------------
@@ -354,7 +358,7 @@ def dropout(x, p=0.5, training=True, seed=0, *, out=None):
     return y, mask
 
 
-def dropout_backward(grad_out, mask, p):
+def dropout_backward(grad_out, mask, p, *, out=None):
     """grad_out * mask / (1 - p); mask as returned by dropout (bool, or uint8
     with nonzero = kept)."""
     p = _dropout_p(p)
@@ -364,7 +368,8 @@ def dropout_backward(grad_out, mask, p):
         raise TypeError(f"mask must be a bool (or uint8) array, got dtype {m.dtype}")
     m = np.ascontiguousarray(m).view(np.uint8)
     V.same_shape("grad_out", g, "mask", m)
-    gx = V.empty(g.shape, g.dtype)
+    gx = V.output(out, g.shape, g.dtype)
+    g = _input_for_out(g, out)
     cdef int64_t n = g.size
     cdef int nt = effective_threads()
     cdef void *pg = data(g)

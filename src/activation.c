@@ -41,6 +41,34 @@ static void fp_run_tasks(int64_t ntasks, int64_t work, int n_threads, fp_task_fn
         fn(args, t);
 }
 
+/* ---- streaming (non-temporal) stores ----------------------------------------
+ * An output larger than the caches is written around them: a plain store first
+ * reads each line it writes (read-for-ownership), so a streaming kernel moves
+ * 1.5x the bytes of x -> y; memcpy avoids that the same way for large copies.
+ * Kernels compute a block into an L1 buffer and hand it to fp_stream_bytes.
+ * Outputs below FP_STREAM_MIN_BYTES stay cached: the next op likely reads them. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline void fp_stream_bytes(void *dst, const void *src, size_t bytes)
+{
+    char *d = (char *)dst;
+    const char *s = (const char *)src;
+    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+    head = head < bytes ? head : bytes;
+    memcpy(d, s, head);
+    d += head, s += head, bytes -= head;
+    for (; bytes >= 16; d += 16, s += 16, bytes -= 16)
+        _mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+    memcpy(d, s, bytes);
+}
+static inline void fp_stream_fence(void) { _mm_sfence(); }
+#else
+static inline void fp_stream_bytes(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
+static inline void fp_stream_fence(void) {}
+#endif
+#define FP_STREAM_MIN_BYTES ((int64_t)1 << 24)
+#define FP_STREAM_BLOCK 1024 /* elements per L1 staging buffer */
+
 /* ---- dropout RNG --------------------------------------------------------------
  * Counter-based: element i keeps or drops on hash(seed, i) alone, so the mask
  * depends on the seed and the element's flat index, never on threads or

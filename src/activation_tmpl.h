@@ -34,31 +34,49 @@ struct FP_NAME(ew) {
     uint8_t *mask_out;
     double p;        /* slope / dropout p */
     uint64_t seed;
+    int stream;      /* write y (and mask) with streaming stores */
 };
 
-/* y[i] = F(a[i], p) */
+/* for I in [0, N): Y[I] = EXPR. With STREAM the values go through an L1
+ * buffer and out with streaming stores (see fp_stream_bytes). */
+#define FP_WRITE(STREAM, Y, N, I, EXPR)                                            \
+    do {                                                                           \
+        if (!(STREAM)) {                                                           \
+            for (int64_t I = 0; I < (N); I++)                                      \
+                (Y)[I] = (EXPR);                                                   \
+        } else {                                                                   \
+            FP_T buf_[FP_STREAM_BLOCK];                                            \
+            for (int64_t s0_ = 0; s0_ < (N); s0_ += FP_STREAM_BLOCK) {             \
+                int64_t m_ = FP_MIN(FP_STREAM_BLOCK, (N) - s0_);                   \
+                for (int64_t k_ = 0; k_ < m_; k_++) {                              \
+                    int64_t I = s0_ + k_;                                          \
+                    buf_[k_] = (EXPR);                                             \
+                }                                                                  \
+                fp_stream_bytes((Y) + s0_, buf_, (size_t)m_ * sizeof(FP_T));       \
+            }                                                                      \
+            fp_stream_fence();                                                     \
+        }                                                                          \
+    } while (0)
+
 #define FP_EW_CHUNK1(name, F)                                                      \
-    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
+    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)        \
     {                                                                              \
         const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;              \
         const FP_T *FP_RESTRICT a = A->a + lo;                                     \
         FP_T *FP_RESTRICT y = A->y + lo;                                           \
         const FP_T p = (FP_T)A->p;                                                 \
-        for (int64_t i = 0; i < n; i++)                                            \
-            y[i] = F(a[i], p);                                                     \
+        FP_WRITE(A->stream, y, n, i, F(a[i], p));                                 \
     }
 
-/* y[i] = F(a[i], b[i], p) */
 #define FP_EW_CHUNK2(name, F)                                                      \
-    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)     \
+    FP_HOT static void FP_NAME(name)(const void *va, int64_t lo, int64_t n)        \
     {                                                                              \
         const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;              \
         const FP_T *FP_RESTRICT a = A->a + lo;                                     \
         const FP_T *FP_RESTRICT b = A->b + lo;                                     \
         FP_T *FP_RESTRICT y = A->y + lo;                                           \
         const FP_T p = (FP_T)A->p;                                                 \
-        for (int64_t i = 0; i < n; i++)                                            \
-            y[i] = F(a[i], b[i], p);                                               \
+        FP_WRITE(A->stream, y, n, i, F(a[i], b[i], p));                           \
     }
 
 /* ---- scalar formulas (torch.nn.functional semantics) ------------------------ */
@@ -139,10 +157,12 @@ FP_EW_CHUNK2(gelu_bwd_chunk, FP_NAME(gelu_b))
 FP_EW_CHUNK1(gelu_tanh_fwd_chunk, FP_NAME(gelu_tanh_f))
 FP_EW_CHUNK2(gelu_tanh_bwd_chunk, FP_NAME(gelu_tanh_b))
 
+static int FP_NAME(stream_for)(int64_t n) { return n * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES; }
+
 static int FP_NAME(ew_run)(fp_range_fn fn, const FP_T *a, const FP_T *b, FP_T *y, int64_t n, double p,
                            int n_threads)
 {
-    struct FP_NAME(ew) A = {a, b, y, NULL, NULL, p, 0};
+    struct FP_NAME(ew) A = {a, b, y, NULL, NULL, p, 0, FP_NAME(stream_for)(n)};
     return fp_run_chunks(n, n_threads, fn, &A);
 }
 
@@ -208,11 +228,27 @@ FP_HOT static void FP_NAME(dropout_fwd_chunk)(const void *va, int64_t lo, int64_
     const uint32_t thr = fp_dropout_threshold(A->p);
     const uint32_t keepable = A->p < 1.0;
     const FP_T scale = keepable ? (FP_T)1 / (FP_T)(1.0 - A->p) : (FP_T)0;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t keep = (fp_dropout_bits(key, lo + i) >= thr) & keepable;
-        mask[i] = (uint8_t)keep;
-        y[i] = x[i] * (keep ? scale : (FP_T)0);
+    if (!A->stream) {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t keep = (fp_dropout_bits(key, lo + i) >= thr) & keepable;
+            mask[i] = (uint8_t)keep;
+            y[i] = x[i] * (keep ? scale : (FP_T)0);
+        }
+        return;
     }
+    FP_T buf[FP_STREAM_BLOCK];
+    uint8_t mbuf[FP_STREAM_BLOCK];
+    for (int64_t s0 = 0; s0 < n; s0 += FP_STREAM_BLOCK) {
+        int64_t m = FP_MIN(FP_STREAM_BLOCK, n - s0);
+        for (int64_t k = 0; k < m; k++) {
+            uint32_t keep = (fp_dropout_bits(key, lo + s0 + k) >= thr) & keepable;
+            mbuf[k] = (uint8_t)keep;
+            buf[k] = x[s0 + k] * (keep ? scale : (FP_T)0);
+        }
+        fp_stream_bytes(y + s0, buf, (size_t)m * sizeof(FP_T));
+        fp_stream_bytes(mask + s0, mbuf, (size_t)m);
+    }
+    fp_stream_fence();
 }
 
 int FP_NAME(dropout_forward)(const FP_T *x, FP_T *y, uint8_t *mask, int64_t n, double p, uint64_t seed,
@@ -220,7 +256,7 @@ int FP_NAME(dropout_forward)(const FP_T *x, FP_T *y, uint8_t *mask, int64_t n, d
 {
     if (!(p >= 0.0 && p <= 1.0))
         return FP_ERR_VALUE;
-    struct FP_NAME(ew) A = {x, NULL, y, NULL, mask, p, seed};
+    struct FP_NAME(ew) A = {x, NULL, y, NULL, mask, p, seed, FP_NAME(stream_for)(n)};
     return fp_run_chunks(n, n_threads, FP_NAME(dropout_fwd_chunk), &A);
 }
 
@@ -228,11 +264,10 @@ FP_HOT static void FP_NAME(dropout_bwd_chunk)(const void *va, int64_t lo, int64_
 {
     const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;
     const FP_T *FP_RESTRICT g = A->a + lo;
-    FP_T *FP_RESTRICT gx = A->y + lo;
+    FP_T *FP_RESTRICT y = A->y + lo; /* grad_x */
     const uint8_t *FP_RESTRICT mask = A->mask_in + lo;
     const FP_T scale = A->p < 1.0 ? (FP_T)1 / (FP_T)(1.0 - A->p) : (FP_T)0;
-    for (int64_t i = 0; i < n; i++)
-        gx[i] = g[i] * (mask[i] ? scale : (FP_T)0);
+    FP_WRITE(A->stream, y, n, i, g[i] * (mask[i] ? scale : (FP_T)0));
 }
 
 int FP_NAME(dropout_backward)(const FP_T *grad_y, const uint8_t *mask, FP_T *grad_x, int64_t n, double p,
@@ -240,7 +275,7 @@ int FP_NAME(dropout_backward)(const FP_T *grad_y, const uint8_t *mask, FP_T *gra
 {
     if (!(p >= 0.0 && p <= 1.0))
         return FP_ERR_VALUE;
-    struct FP_NAME(ew) A = {grad_y, NULL, grad_x, mask, NULL, p, 0};
+    struct FP_NAME(ew) A = {grad_y, NULL, grad_x, mask, NULL, p, 0, FP_NAME(stream_for)(n)};
     return fp_run_chunks(n, n_threads, FP_NAME(dropout_bwd_chunk), &A);
 }
 
@@ -253,6 +288,7 @@ struct FP_NAME(sm) {
     FP_T *stats;    /* big rows: per block (max, sum) or (dot, -) */
     int64_t c, inner, tile, ntiles, nblocks;
     int log;
+    int stream;     /* output larger than the caches: streaming stores */
 };
 
 FP_INLINE FP_T FP_NAME(lanes_sum)(const FP_T *acc)
@@ -311,16 +347,14 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
 
 /* y = exp(x - m) / s, or (x - m) - log(s) for log_softmax. (x - m) - log s,
  * not x - (m + log s): the latter loses the low bits of large logits. */
-FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_T s, int log)
+FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_T s, int log, int stream)
 {
     if (log) {
         FP_T ls = fp_log(s);
-        for (int64_t i = 0; i < n; i++)
-            y[i] = (x[i] - m) - ls;
+        FP_WRITE(stream, y, n, i, (x[i] - m) - ls);
     } else {
         FP_T r = (FP_T)1 / s;
-        for (int64_t i = 0; i < n; i++)
-            y[i] = fp_exp(x[i] - m) * r;
+        FP_WRITE(stream, y, n, i, fp_exp(x[i] - m) * r);
     }
 }
 
@@ -331,9 +365,10 @@ FP_HOT static void FP_NAME(sm_row_task)(const void *va, int64_t row)
     FP_T *y = A->y + row * A->c;
     int64_t n = A->c;
     FP_T m = FP_NAME(row_max)(x, n);
-    if (A->log) {
+    if (A->log || A->stream) {
+        /* streaming: exp is computed twice rather than y written twice */
         FP_T s = FP_NAME(row_expsum)(x, NULL, n, m);
-        FP_NAME(row_write)(x, y, n, m, s, 1);
+        FP_NAME(row_write)(x, y, n, m, s, A->log, A->stream);
     } else {
         FP_T r = (FP_T)1 / FP_NAME(row_expsum)(x, y, n, m);
         for (int64_t i = 0; i < n; i++)
@@ -383,7 +418,7 @@ FP_HOT static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
     int64_t lo = b * FP_SM_BLOCK, n = FP_MIN(FP_SM_BLOCK, A->c - lo);
     FP_T m, s;
     FP_NAME(sm_merge)(A->stats + 2 * row * A->nblocks, A->nblocks, &m, &s);
-    FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log);
+    FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log, A->stream);
 }
 
 /* inner > 1: one tile of tw <= FP_SM_TILE inner positions of one outer slab */
@@ -414,9 +449,20 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
             s[j] = fp_log(s[j]);
         for (int64_t c = 0; c < C; c++) {
             const FP_T *xc = x + c * inner;
-            FP_T *yc = y + c * inner;
+            FP_WRITE(A->stream, y + c * inner, tw, j, (xc[j] - m[j]) - s[j]);
+        }
+    } else if (A->stream) {
+        /* exp twice, y written once, straight to memory */
+        for (int64_t c = 0; c < C; c++) {
+            const FP_T *xc = x + c * inner;
             for (int64_t j = 0; j < tw; j++)
-                yc[j] = (xc[j] - m[j]) - s[j];
+                s[j] += fp_exp(xc[j] - m[j]);
+        }
+        for (int64_t j = 0; j < tw; j++)
+            s[j] = (FP_T)1 / s[j];
+        for (int64_t c = 0; c < C; c++) {
+            const FP_T *xc = x + c * inner;
+            FP_WRITE(1, y + c * inner, tw, j, fp_exp(xc[j] - m[j]) * s[j]);
         }
     } else {
         for (int64_t c = 0; c < C; c++) {
@@ -458,6 +504,7 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
     if (outer == 0 || c == 0 || inner == 0)
         return FP_OK;
     int64_t work = outer * c * inner;
+    A->stream = FP_NAME(stream_for)(work);
     if (inner == 1 && c <= FP_SM_BLOCK) {
         fp_run_tasks(outer, work, n_threads, row_task, A);
     } else if (inner == 1) {
@@ -481,7 +528,7 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
 static int FP_NAME(softmax_any)(const FP_T *x, FP_T *y, int64_t outer, int64_t c, int64_t inner, int log,
                                 int n_threads)
 {
-    struct FP_NAME(sm) A = {x, NULL, y, NULL, c, inner, 0, 0, 0, log};
+    struct FP_NAME(sm) A = {x, NULL, y, NULL, c, inner, 0, 0, 0, log, 0};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(sm_row_task), FP_NAME(sm_block_stats_task),
                            FP_NAME(sm_block_write_task), FP_NAME(sm_tile_task));
 }
@@ -520,15 +567,13 @@ FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int
     return s;
 }
 
-FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, int64_t n, FP_T d, int log)
+FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, int64_t n, FP_T d, int log,
+                                      int stream)
 {
-    if (log) {
-        for (int64_t i = 0; i < n; i++)
-            gx[i] = g[i] - fp_exp(y[i]) * d;
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            gx[i] = y[i] * (g[i] - d);
-    }
+    if (log)
+        FP_WRITE(stream, gx, n, i, g[i] - fp_exp(y[i]) * d);
+    else
+        FP_WRITE(stream, gx, n, i, y[i] * (g[i] - d));
 }
 
 FP_HOT static void FP_NAME(smb_row_task)(const void *va, int64_t row)
@@ -536,7 +581,7 @@ FP_HOT static void FP_NAME(smb_row_task)(const void *va, int64_t row)
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t off = row * A->c;
     FP_T d = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, A->c, A->log);
-    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, A->c, d, A->log);
+    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, A->c, d, A->log, A->stream);
 }
 
 FP_HOT static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
@@ -556,7 +601,8 @@ FP_HOT static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
     FP_T d = 0;
     for (int64_t k = 0; k < A->nblocks; k++)
         d += st[2 * k];
-    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, FP_MIN(FP_SM_BLOCK, A->c - lo), d, A->log);
+    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, FP_MIN(FP_SM_BLOCK, A->c - lo), d, A->log,
+                           A->stream);
 }
 
 FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
@@ -583,18 +629,16 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
         const FP_T *gc = g + c * inner, *yc = y + c * inner;
         FP_T *gxc = gx + c * inner;
         if (A->log)
-            for (int64_t j = 0; j < tw; j++)
-                gxc[j] = gc[j] - fp_exp(yc[j]) * d[j];
+            FP_WRITE(A->stream, gxc, tw, j, gc[j] - fp_exp(yc[j]) * d[j]);
         else
-            for (int64_t j = 0; j < tw; j++)
-                gxc[j] = yc[j] * (gc[j] - d[j]);
+            FP_WRITE(A->stream, gxc, tw, j, yc[j] * (gc[j] - d[j]));
     }
 }
 
 static int FP_NAME(softmax_bwd_any)(const FP_T *grad_y, const FP_T *y, FP_T *grad_x, int64_t outer, int64_t c,
                                     int64_t inner, int log, int n_threads)
 {
-    struct FP_NAME(sm) A = {y, grad_y, grad_x, NULL, c, inner, 0, 0, 0, log};
+    struct FP_NAME(sm) A = {y, grad_y, grad_x, NULL, c, inner, 0, 0, 0, log, 0};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(smb_row_task), FP_NAME(smb_block_dot_task),
                            FP_NAME(smb_block_write_task), FP_NAME(smb_tile_task));
 }
@@ -628,7 +672,7 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
                                       FP_NAME(erf_chunk), FP_NAME(erfc_chunk)};
     if (op < FP_MATH_EXP || op > FP_MATH_ERFC)
         return FP_ERR_VALUE;
-    struct FP_NAME(ew) A = {x, NULL, y, NULL, NULL, 0, 0};
+    struct FP_NAME(ew) A = {x, NULL, y, NULL, NULL, 0, 0, 0};
     fns[op](&A, 0, n);
     return FP_OK;
 }
@@ -641,3 +685,4 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 #undef FP_GELU_KAPPA
 #undef FP_EW_CHUNK1
 #undef FP_EW_CHUNK2
+#undef FP_WRITE

@@ -421,3 +421,46 @@ def test_dropout_bad_inputs():
         fp.dropout_backward(x, np.ones(8, np.float32), 0.5)
     with pytest.raises(ValueError, match="mask must have the shape of grad_out"):
         fp.dropout_backward(x, np.ones(7, bool), 0.5)
+
+
+# ---- outputs above 16 MB go out with streaming stores: same values ------------
+
+BIG = (1 << 22) + 77  # float32 elements: a 16.8 MB output
+
+
+@pytest.fixture(scope="module")
+def big_x():
+    return np.random.default_rng(3).standard_normal(BIG).astype(np.float32) * 4
+
+
+@pytest.mark.parametrize("name", list(EW))
+def test_streaming_elementwise_matches_reference(name, big_x):
+    f, b, rf, rb = EW[name]
+    x = big_x
+    buf = np.empty(BIG + 1, np.float32)
+    y = f(x, out=buf[1:])  # output misaligned by 4 bytes: exercises the unaligned head
+    gx = b(x, x, y)
+    for sl in (slice(0, 20_000), slice(BIG - 20_000, BIG), slice(2_000_000, 2_020_000)):
+        close(y[sl], rf(x[sl]), np.float32)
+        close(gx[sl], rb(x[sl], x[sl], y[sl]), np.float32, scale=4)
+
+
+def test_streaming_dropout_and_softmax(big_x):
+    x = big_x
+    y, m = fp.dropout(x, 0.3, seed=4)
+    _, m_small = fp.dropout(x[:100_000], 0.3, seed=4)
+    np.testing.assert_array_equal(m[:100_000], m_small)  # streamed and cached paths agree
+    close(y[-50_000:], R.dropout_apply(x[-50_000:], m[-50_000:], 0.3), np.float32)
+    close(fp.dropout_backward(x, m, 0.3)[-50_000:], R.dropout_apply(x[-50_000:], m[-50_000:], 0.3),
+          np.float32)
+    for shape, axis in [((BIG // 1001, 1001), 1), ((2, 21, BIG // 42), 1), ((1, BIG), 1)]:
+        xs = x[:int(np.prod(shape))].reshape(shape)
+        for f, b, rf, rb in SM.values():
+            y = f(xs, axis)
+            g = b(xs, y, axis)
+            sub = (slice(0, 1),) if shape[0] > 1 else (slice(None),)
+            sub = sub + (slice(None),) * (len(shape) - 1)
+            ref = rf(xs[sub], axis)
+            np.testing.assert_allclose(y[sub], ref, rtol=4e-5, atol=4e-5 * max(1, np.abs(ref).max()))
+            rg = rb(xs[sub], y[sub], axis)
+            np.testing.assert_allclose(g[sub], rg, rtol=1e-4, atol=1e-4 * np.abs(rg).max())
