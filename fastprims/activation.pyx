@@ -170,7 +170,8 @@ def relu(x, *, out=None):
 
 
 def relu_backward(grad_out, x, *, out=None):
-    """Gradient of relu w.r.t. x: grad_out where x > 0, else 0 (0 at x == 0)."""
+    """Gradient of relu w.r.t. x: 0 where x <= 0, else grad_out (torch's
+    threshold_backward: 0 at x == 0, grad_out passes at x = NaN)."""
     return _backward(RELU_B, "relu_backward", grad_out, x, "x", out)
 
 

@@ -83,8 +83,9 @@ struct FP_NAME(ew) {
 
 /* relu(NaN) is NaN, so test for "not positive" rather than "positive". */
 FP_INLINE FP_T FP_NAME(relu_f)(FP_T x, FP_T p) { (void)p; return x <= 0 ? (FP_T)0 : x; }
-/* the gradient at 0 is 0 (torch: grad * (x > 0)) */
-FP_INLINE FP_T FP_NAME(relu_b)(FP_T g, FP_T x, FP_T p) { (void)p; return x > 0 ? g : (FP_T)0; }
+/* torch's threshold_backward: x <= 0 ? 0 : g, so 0 at x == 0 and the gradient
+ * passes through at x = NaN */
+FP_INLINE FP_T FP_NAME(relu_b)(FP_T g, FP_T x, FP_T p) { (void)p; return x <= 0 ? (FP_T)0 : g; }
 FP_INLINE FP_T FP_NAME(leaky_f)(FP_T x, FP_T s) { return x > 0 ? x : x * s; }
 FP_INLINE FP_T FP_NAME(leaky_b)(FP_T g, FP_T x, FP_T s) { return x > 0 ? g : g * s; }
 

@@ -22,7 +22,8 @@ def relu(x):
 
 
 def relu_backward(g, x):
-    return np.where(_f64(x) > 0, _f64(g), 0.0)
+    # torch.threshold_backward: x <= 0 -> 0, else g (so NaN x passes g through)
+    return np.where(_f64(x) <= 0, 0.0, _f64(g))
 
 
 def leaky_relu(x, slope=0.01):

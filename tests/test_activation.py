@@ -92,7 +92,7 @@ def test_elementwise_large_inputs_threads_and_specials(name, dtype, rng):
     close(gx1[fin], rb(g[fin], x[fin], y1[fin]), dtype, scale=4)
     # non-finite inputs as torch (see test_activation_peer.py for torch itself)
     expect = {
-        "relu": ([np.nan, np.inf, 0.0], [0.0, 1.0, 0.0]),
+        "relu": ([np.nan, np.inf, 0.0], [1.0, 1.0, 0.0]),
         "leaky_relu": ([np.nan, np.inf, -np.inf], [0.2, 1.0, 0.2]),
         "sigmoid": ([np.nan, 1.0, 0.0], [np.nan, 0.0, 0.0]),
         "tanh": ([np.nan, 1.0, -1.0], [np.nan, 0.0, 0.0]),
@@ -103,7 +103,8 @@ def test_elementwise_large_inputs_threads_and_specials(name, dtype, rng):
     xs = np.array([np.nan, np.inf, -np.inf], dtype)
     ys = f(xs)
     np.testing.assert_array_equal(ys, np.array(expect[0], dtype))
-    # relu/leaky_relu backward at x = NaN: NaN > 0 is false -> 0 / slope, as torch
+    # backward at x = NaN as torch: relu passes g (x <= 0 is false), leaky_relu
+    # takes the slope branch (x > 0 is false)
     np.testing.assert_array_equal(b(ones, xs, ys), np.array(expect[1], dtype))
 
 
