@@ -37,8 +37,10 @@ static inline float fp_expf(float x)
     /* 2^n as two factors so that n down to -150 and up to 128 stay normal */
     n1 = ni >> 1;
     n2 = ni - n1;
-    b1 = (n1 + 127) << 23;
-    b2 = (n2 + 127) << 23;
+    /* unsigned shifts: for a NaN x, n is garbage and may be negative (a signed
+     * left shift of it is UB, which UBSan reports); the result is NaN anyway */
+    b1 = (int32_t)((uint32_t)(n1 + 127) << 23);
+    b2 = (int32_t)((uint32_t)(n2 + 127) << 23);
     float s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
@@ -65,8 +67,8 @@ static inline double fp_expd(double x)
     ni = tb - (int64_t)0x4338000000000000LL;
     n1 = ni >> 1;
     n2 = ni - n1;
-    b1 = (n1 + 1023) << 52;
-    b2 = (n2 + 1023) << 52;
+    b1 = (int64_t)((uint64_t)(n1 + 1023) << 52);
+    b2 = (int64_t)((uint64_t)(n2 + 1023) << 52);
     double s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
