@@ -114,40 +114,50 @@ def _input_for_out(a, out):
     return a
 
 
-def _forward(int op, str name, x, out, double param=0.0, int iparam=0):
-    a = _float(x, "x")
-    y = V.output(out, a.shape, a.dtype)
+def _operands(first, second, str second_name, out):
+    """(a, b, result): a forward's x (second is None), or a backward's grad_out
+    and its x/y; the result array allocated (or `out` checked)."""
+    if second is None:
+        a = _float(first, "x")
+        b = None
+        ref = a
+    else:
+        b = _float(second, second_name)
+        a = _float(first, "grad_out", dtype=b.dtype)
+        V.same_shape(second_name, b, "grad_out", a)
+        ref = b
+    res = V.output(out, ref.shape, ref.dtype)
     a = _input_for_out(a, out)
+    if b is not None:
+        b = _input_for_out(b, out)
+    return a, b, res
+
+
+cdef void *_ptr(a):
+    return NULL if a is None else data(a)
+
+
+def _elementwise(int op, str name, first, second, str second_name, out, double param=0.0, int iparam=0):
+    a, b, res = _operands(first, second, second_name, out)
     cdef int64_t n = a.size
     cdef int nt = effective_threads()
     cdef void *pa = data(a)
-    cdef void *py = data(y)
+    cdef void *pb = _ptr(b)
+    cdef void *pr = data(res)
     cdef bint f64 = a.dtype == np.float64
     cdef int st
     with nogil:
-        st = _ew_call(op, f64, pa, NULL, py, n, param, iparam, nt)
+        st = _ew_call(op, f64, pa, pb, pr, n, param, iparam, nt)
     raise_for_status(st, name)
-    return y
+    return res
+
+
+def _forward(int op, str name, x, out, double param=0.0, int iparam=0):
+    return _elementwise(op, name, x, None, "", out, param, iparam)
 
 
 def _backward(int op, str name, grad_out, second, str second_name, out, double param=0.0, int iparam=0):
-    b = _float(second, second_name)
-    g = _float(grad_out, "grad_out", dtype=b.dtype)
-    V.same_shape(second_name, b, "grad_out", g)
-    gx = V.output(out, b.shape, b.dtype)
-    b = _input_for_out(b, out)
-    g = _input_for_out(g, out)
-    cdef int64_t n = b.size
-    cdef int nt = effective_threads()
-    cdef void *pg = data(g)
-    cdef void *pb = data(b)
-    cdef void *pgx = data(gx)
-    cdef bint f64 = b.dtype == np.float64
-    cdef int st
-    with nogil:
-        st = _ew_call(op, f64, pg, pb, pgx, n, param, iparam, nt)
-    raise_for_status(st, name)
-    return gx
+    return _elementwise(op, name, grad_out, second, second_name, out, param, iparam)
 
 
 def _slope(negative_slope):
@@ -247,44 +257,29 @@ cdef int _sm_call(int which, bint f64, void *a, void *b, void *y, int64_t o, int
     return 5
 
 
-def _sm_forward(int which, str name, x, axis, out):
-    a = _float(x, "x")
-    ax = _axis(axis, a)
-    y = V.output(out, a.shape, a.dtype)
-    a = _input_for_out(a, out)
+def _softmax_family(int which, str name, first, second, axis, out):
+    a, b, res = _operands(first, second, "y", out)
+    ax = _axis(axis, res)
     cdef int64_t o, c, i
-    o, c, i = _split(a.shape, ax)
+    o, c, i = _split(res.shape, ax)
     cdef int nt = effective_threads()
     cdef void *pa = data(a)
-    cdef void *py = data(y)
+    cdef void *pb = _ptr(b)
+    cdef void *pr = data(res)
     cdef bint f64 = a.dtype == np.float64
     cdef int st
     with nogil:
-        st = _sm_call(which, f64, pa, NULL, py, o, c, i, nt)
+        st = _sm_call(which, f64, pa, pb, pr, o, c, i, nt)
     raise_for_status(st, name)
-    return y
+    return res
+
+
+def _sm_forward(int which, str name, x, axis, out):
+    return _softmax_family(which, name, x, None, axis, out)
 
 
 def _sm_backward(int which, str name, grad_out, y, axis, out):
-    b = _float(y, "y")
-    g = _float(grad_out, "grad_out", dtype=b.dtype)
-    V.same_shape("y", b, "grad_out", g)
-    ax = _axis(axis, b)
-    gx = V.output(out, b.shape, b.dtype)
-    b = _input_for_out(b, out)
-    g = _input_for_out(g, out)
-    cdef int64_t o, c, i
-    o, c, i = _split(b.shape, ax)
-    cdef int nt = effective_threads()
-    cdef void *pg = data(g)
-    cdef void *pb = data(b)
-    cdef void *pgx = data(gx)
-    cdef bint f64 = b.dtype == np.float64
-    cdef int st
-    with nogil:
-        st = _sm_call(which, f64, pg, pb, pgx, o, c, i, nt)
-    raise_for_status(st, name)
-    return gx
+    return _softmax_family(which, name, grad_out, y, axis, out)
 
 
 def softmax(x, axis=-1, *, out=None):

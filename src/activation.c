@@ -15,13 +15,22 @@
 typedef void (*fp_range_fn)(const void *args, int64_t lo, int64_t n);
 typedef void (*fp_task_fn)(const void *args, int64_t task);
 
-/* fn over [0, n) in FP_CHUNK pieces, static schedule: each thread streams one
- * contiguous span, and small n stays on the calling thread. */
+/* Scheduling is dynamic, in grains of ~1/32 of a thread's share: on a shared
+ * machine a thread that gets descheduled no longer holds the whole region up
+ * (with a static split its half waits for it), and a grain is large enough
+ * (>= one 16K-element chunk) that the shared counter costs nothing. Which
+ * thread computes a piece never changes its result (every reduction is per
+ * task, merged in task order), so results stay independent of the thread
+ * count and of the schedule. */
+static int64_t fp_grain(int64_t ntasks, int nt) { return FP_MAX(ntasks / ((int64_t)nt * 32), 1); }
+
+/* fn over [0, n) in FP_CHUNK pieces; small n stays on the calling thread. */
 static int fp_run_chunks(int64_t n, int n_threads, fp_range_fn fn, const void *args)
 {
     int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
     int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    int64_t grain = fp_grain(nchunks, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, grain)
     for (int64_t c = 0; c < nchunks; c++) {
         int64_t lo = c * FP_CHUNK;
         fn(args, lo, FP_MIN(FP_CHUNK, n - lo));
@@ -36,7 +45,8 @@ static void fp_run_tasks(int64_t ntasks, int64_t work, int n_threads, fp_task_fn
     int nt = fp_threads_for(work, n_threads);
     if (nt > ntasks)
         nt = (int)FP_MAX(ntasks, 1);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    int64_t grain = fp_grain(ntasks, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, grain)
     for (int64_t t = 0; t < ntasks; t++)
         fn(args, t);
 }

@@ -121,26 +121,27 @@ FP_INLINE FP_T FP_NAME(gelu_b)(FP_T g, FP_T x, FP_T p)
  * d/du sigmoid(2u) = 2 s (1 - s) = 2 e / (1+e)^2, both without overflow. */
 #define FP_GELU_BETA ((FP_T)0.7978845608028654)  /* sqrt(2/pi) */
 #define FP_GELU_KAPPA ((FP_T)0.044715)
-FP_INLINE FP_T FP_NAME(gelu_tanh_f)(FP_T x, FP_T p)
+/* s = sigmoid(2u) and ds = 2 s (1 - s) */
+FP_INLINE FP_T FP_NAME(gelu_tanh_s)(FP_T x, FP_T x2, FP_T *ds)
 {
-    (void)p;
-    FP_T u = FP_GELU_BETA * (x + FP_GELU_KAPPA * x * x * x);
-    FP_T au = u < 0 ? -u : u;
-    FP_T e = fp_exp((FP_T)-2 * au);
-    FP_T r = (FP_T)1 / ((FP_T)1 + e);
-    FP_T s = u < 0 ? e * r : r;
-    return x * s;
-}
-FP_INLINE FP_T FP_NAME(gelu_tanh_b)(FP_T g, FP_T x, FP_T p)
-{
-    (void)p;
-    FP_T x2 = x * x;
     FP_T u = FP_GELU_BETA * (x + FP_GELU_KAPPA * x2 * x);
     FP_T au = u < 0 ? -u : u;
     FP_T e = fp_exp((FP_T)-2 * au);
     FP_T r = (FP_T)1 / ((FP_T)1 + e);
-    FP_T s = u < 0 ? e * r : r;
-    FP_T ds = (FP_T)2 * e * r * r; /* 2 s (1 - s) */
+    *ds = (FP_T)2 * e * r * r;
+    return u < 0 ? e * r : r;
+}
+FP_INLINE FP_T FP_NAME(gelu_tanh_f)(FP_T x, FP_T p)
+{
+    (void)p;
+    FP_T ds;
+    return x * FP_NAME(gelu_tanh_s)(x, x * x, &ds);
+}
+FP_INLINE FP_T FP_NAME(gelu_tanh_b)(FP_T g, FP_T x, FP_T p)
+{
+    (void)p;
+    FP_T x2 = x * x, ds;
+    FP_T s = FP_NAME(gelu_tanh_s)(x, x2, &ds);
     FP_T du = FP_GELU_BETA * ((FP_T)1 + (FP_T)3 * FP_GELU_KAPPA * x2);
     return g * (s + x * ds * du);
 }
