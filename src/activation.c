@@ -122,19 +122,23 @@ static inline uint32_t fp_dropout_threshold(double p)
     return t >= 4294967295.0 ? 0xffffffffU : (uint32_t)t;
 }
 
-/* ---- exact gelu: Phi(x) and the density phi(x) ------------------------------ */
-static inline float fp_norm_cdf_f32(float x)
-{
-    return 0.5f * fp_erfcf(x * -0.70710678118654752f);
-}
-
+/* ---- exact gelu: Phi(x) and the density phi(x) ------------------------------
+ * float32: Phi(x) = erfc(-x/sqrt2)/2 from the erfc piece fitted down to 0, so
+ * one exp and one polynomial serve every x (no erf branch to compute and
+ * discard), with relative precision in the negative tail. */
 static inline float fp_norm_cdf_pdf_f32(float x, float *pdf)
 {
-    float z = x * -0.70710678118654752f;
-    float a = z < 0 ? -z : z;
+    float a = (x < 0 ? -x : x) * 0.70710678118654752f;
     float e = fp_exp_negsqf(a); /* exp(-x^2/2) */
     *pdf = e * 0.39894228040143268f;
-    return 0.5f * fp_erfc_withf(z, a, e);
+    float q = 0.5f * fp_erfc_tailf(a, e); /* Phi(-|x|) */
+    return x < 0 ? q : 1.0f - q;
+}
+
+static inline float fp_norm_cdf_f32(float x)
+{
+    float pdf;
+    return fp_norm_cdf_pdf_f32(x, &pdf);
 }
 
 static inline double fp_norm_cdf_f64(double x)

@@ -201,7 +201,7 @@ static inline float fp_exp_negsqf(float z)
 
 /* float32 erf/erfc from two fitted pieces (coefficients: tools/fit_erff.py):
  *   erf(x)  = x * PA(x^2)                              |x| < 1
- *   erfc(x) = exp(-x^2) * t * PB(t),  t = 2/(2+x)      x >= 0.5
+ *   erfc(x) = exp(-x^2) * t * PB(t),  t = 2/(2+x)      x >= 0 (used from 0.5)
  * erfc is evaluated in its own relative precision in the tail (it is not
  * 1 - erf there), so gelu(x) = x * erfc(-x/sqrt2)/2 stays accurate for
  * negative x. Measured: erf <= 3 ulp, erfc <= ~6 ulp (tests/test_math.py). */
@@ -218,19 +218,21 @@ static inline float fp_erf_smallf(float x)
     return x * p;
 }
 
-/* erfc(a) for a >= 0.5 given e = exp(-a*a); a = +Inf gives 0. */
+/* erfc(a) for any a >= 0 given e = exp(-a*a) (fitted on [0, 10.2], ~6 ulp;
+ * erf/erfc below use it from |x| >= 1 / 0.5 where it is the better branch);
+ * a = +Inf gives 0. */
 static inline float fp_erfc_tailf(float a, float e)
 {
     float t = 2.0f / (2.0f + a);
-    float p = -6.124599651e-02f;
-    p = p * t + 2.963275611e-01f;
-    p = p * t - 5.121803880e-01f;
-    p = p * t + 3.060167730e-01f;
-    p = p * t - 4.481378570e-02f;
-    p = p * t + 2.097667605e-01f;
-    p = p * t + 2.414912432e-01f;
-    p = p * t + 2.825719118e-01f;
-    p = p * t + 2.820765972e-01f;
+    float p = -5.912340060e-02f;
+    p = p * t + 2.848415673e-01f;
+    p = p * t - 4.877540767e-01f;
+    p = p * t + 2.787037194e-01f;
+    p = p * t - 2.706603147e-02f;
+    p = p * t + 2.028740197e-01f;
+    p = p * t + 2.430562377e-01f;
+    p = p * t + 2.823818624e-01f;
+    p = p * t + 2.820860445e-01f;
     return e * t * p;
 }
 

@@ -5,8 +5,9 @@
 Two pieces, both minimax in relative error (Lawson's iteratively reweighted
 least squares on a dense grid, float64), then checked in float32 arithmetic:
   A: erf(x) = x * PA(x^2)                         for |x| < 1
-  B: erfc(x) = exp(-x^2) * t * PB(t), t = 2/(2+x)  for x >= 0.5 (up to where
-     erfc underflows float32, x ~ 10.06)
+  B: erfc(x) = exp(-x^2) * t * PB(t), t = 2/(2+x)  for x >= 0 (up to where
+     erfc underflows float32, x ~ 10.06); erf/erfc use it from 1 / 0.5 up,
+     gelu everywhere (its Phi(x) = erfc(-x/sqrt2)/2 needs no erf branch)
 Prints the coefficients (lowest degree first) and the float32 max error in ulp.
 """
 import numpy as np
@@ -37,7 +38,7 @@ def main():
     x = np.linspace(1e-6, 1.0, 20000)
     fa = erf(x) / x
     ca, ea = lawson(np.vander(x * x, DEG_A + 1, increasing=True), fa, 1 / fa)
-    x = np.linspace(0.5, 10.2, 20000)
+    x = np.linspace(0.0, 10.2, 20000)
     t = 2 / (2 + x)
     fb = erfcx(x) / t
     cb, eb = lawson(np.vander(t, DEG_B + 1, increasing=True), fb, 1 / fb)
@@ -49,7 +50,7 @@ def main():
     ya = xs * horner32(ca32, xs * xs)
     ref = erf(xs.astype(np.float64))
     print("A: max |err| in ulp", np.max(np.abs(ya - ref) / np.spacing(np.abs(ref).astype(np.float32))))
-    xs = np.linspace(0.5, 9.0, 200001, dtype=np.float32)
+    xs = np.linspace(0.0, 9.0, 200001, dtype=np.float32)
     tt = np.float32(2) / (np.float32(2) + xs)
     e64 = np.exp(-(xs.astype(np.float64) ** 2)).astype(np.float32)  # stands for fp_expf(-x^2) done exactly
     yb = e64 * tt * horner32(cb32, tt)
