@@ -129,7 +129,7 @@ static inline uint32_t fp_dropout_threshold(double p)
 static inline float fp_norm_cdf_pdf_f32(float x, float *pdf)
 {
     float a = (x < 0 ? -x : x) * 0.70710678118654752f;
-    float e = fp_exp_negsqf(a); /* exp(-x^2/2) */
+    float e = fp_exp_negsq_scaledf(x, 0.5f); /* exp(-x^2/2), from x itself */
     *pdf = e * 0.39894228040143268f;
     float q = 0.5f * fp_erfc_tailf(a, e); /* Phi(-|x|) */
     return x < 0 ? q : 1.0f - q;
@@ -148,9 +148,8 @@ static inline double fp_norm_cdf_f64(double x)
 
 static inline double fp_norm_cdf_pdf_f64(double x, double *pdf)
 {
-    double z = x * -0.70710678118654752440;
-    *pdf = fp_exp_negsqd(z) * 0.39894228040143267794;
-    return 0.5 * erfc(z);
+    *pdf = fp_exp_negsq_scaledd(x, 0.5) * 0.39894228040143267794;
+    return 0.5 * erfc(x * -0.70710678118654752440);
 }
 
 #define FP_T float

@@ -179,11 +179,13 @@ static inline double fp_logd(double x)
     return x != x ? x : res;
 }
 
-/* exp(-z*z) with z*z carried to twice the working
- * precision (Dekker's split product): a plain exp(-z*z) would turn the rounding
- * of z*z (relative 2^-24, i.e. ~5e-6 absolute at z = 9) into a relative error
- * of the result, which is what erfc's tail and the gelu gradient need. */
-static inline float fp_exp_negsqf(float z)
+/* exp(-c * z*z), c a power of two (exact scaling), with z*z carried to twice
+ * the working precision (Dekker's split product): a plain exp(-z*z) would turn
+ * the rounding of z*z (relative 2^-24, i.e. ~5e-6 absolute at z = 9) into a
+ * relative error of the result, which is what erfc's tail and the gelu
+ * gradient need. c = 1/2 gives the Gaussian exp(-x^2/2) straight from x,
+ * without first rounding x/sqrt2. */
+static inline float fp_exp_negsq_scaledf(float z, float c)
 {
     float z2 = z * z;
     int32_t b;
@@ -193,11 +195,13 @@ static inline float fp_exp_negsqf(float z)
     memcpy(&hi, &b, sizeof hi);
     float lo = z - hi;
     float err = ((hi * hi - z2) + 2.0f * hi * lo) + lo * lo; /* z*z - z2 */
-    /* beyond 10.2 the result underflows; the select also keeps z = +-Inf
-     * (where hi - hi is NaN) at exactly 0 */
-    float a = z < 0 ? -z : z;
-    return a > 10.2f ? 0.0f : fp_expf(-z2) * (1.0f - err);
+    /* past 104 the result underflows; the select also keeps z = +-Inf (where
+     * hi - hi is NaN) at exactly 0 */
+    float cz2 = c * z2;
+    return cz2 > 104.0f ? 0.0f : fp_expf(-cz2) * (1.0f - c * err);
 }
+
+static inline float fp_exp_negsqf(float z) { return fp_exp_negsq_scaledf(z, 1.0f); }
 
 /* float32 erf/erfc from two fitted pieces (coefficients: tools/fit_erff.py):
  *   erf(x)  = x * PA(x^2)                              |x| < 1
@@ -263,7 +267,7 @@ static inline float fp_erfcf(float x)
  * in extended precision (a float64 least-squares fit stalls near 1e-14), so
  * the float64 gelu calls glibc's scalar erf/erfc (< 1 ulp). */
 #include <math.h>
-static inline double fp_exp_negsqd(double z)
+static inline double fp_exp_negsq_scaledd(double z, double c)
 {
     double z2 = z * z;
     int64_t b;
@@ -273,9 +277,10 @@ static inline double fp_exp_negsqd(double z)
     memcpy(&hi, &b, sizeof hi);
     double lo = z - hi;
     double err = ((hi * hi - z2) + 2.0 * hi * lo) + lo * lo;
-    double a = z < 0 ? -z : z;
-    return a > 27.3 ? 0.0 : fp_expd(-z2) * (1.0 - err);
+    double cz2 = c * z2;
+    return cz2 > 746.0 ? 0.0 : fp_expd(-cz2) * (1.0 - c * err);
 }
+static inline double fp_exp_negsqd(double z) { return fp_exp_negsq_scaledd(z, 1.0); }
 static inline double fp_erfd(double x) { return erf(x); }
 static inline double fp_erfcd(double x) { return erfc(x); }
 
@@ -283,7 +288,6 @@ static inline double fp_erfcd(double x) { return erfc(x); }
 #define fp_log(x) _Generic((x), float: fp_logf, double: fp_logd)(x)
 #define fp_erf(x) _Generic((x), float: fp_erff, double: fp_erfd)(x)
 #define fp_erfc(x) _Generic((x), float: fp_erfcf, double: fp_erfcd)(x)
-#define fp_exp_negsq(x) _Generic((x), float: fp_exp_negsqf, double: fp_exp_negsqd)(x)
 /* ---- end section: activation ------------------------------------------------ */
 
 #endif
