@@ -466,3 +466,6 @@ def test_streaming_dropout_and_softmax(big_x):
             np.testing.assert_allclose(y[sub], ref, rtol=4e-5, atol=4e-5 * max(1, np.abs(ref).max()))
             rg = rb(xs[sub], y[sub], axis)
             np.testing.assert_allclose(g[sub], rg, rtol=1e-4, atol=1e-4 * np.abs(rg).max())
+            inplace = xs.copy()
+            assert f(inplace, axis, out=inplace) is inplace  # streamed, in place
+            np.testing.assert_array_equal(inplace, y)
