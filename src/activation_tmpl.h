@@ -25,6 +25,7 @@
 #define FP_ACC (128 / (int)sizeof(FP_T)) /* accumulator lanes: two 64-byte vectors */
 #define FP_SM_BLOCK FP_CHUNK
 #define FP_SM_TILE 1024 /* max inner positions per tile */
+#define FP_SM_SCRATCH (131072 / (int)sizeof(FP_T)) /* per thread: a softmax tile's exp(x - max) */
 
 struct FP_NAME(ew) {
     const FP_T *a;   /* x, or grad_out */
@@ -291,6 +292,8 @@ struct FP_NAME(sm) {
     int64_t c, inner, tile, ntiles, nblocks;
     int log;
     int stream;     /* output larger than the caches: streaming stores */
+    int scratch;    /* softmax forward: size tiles to keep exp(x - max) in a scratch tile */
+    FP_T *scratch_buf; /* FP_SM_SCRATCH elements per thread */
 };
 
 FP_INLINE FP_T FP_NAME(lanes_sum)(const FP_T *acc)
@@ -453,6 +456,29 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
             const FP_T *xc = x + c * inner;
             FP_WRITE(A->stream, y + c * inner, tw, j, (xc[j] - m[j]) - s[j]);
         }
+    } else if (A->scratch_buf && C * tw <= FP_SM_SCRATCH) {
+        /* exp(x - max) kept in this thread's scratch tile (L2): one exp per
+         * element, y written once (streamed when large), no read-modify-write
+         * of y */
+#ifdef _OPENMP
+        FP_T *e = A->scratch_buf + (int64_t)omp_get_thread_num() * FP_SM_SCRATCH;
+#else
+        FP_T *e = A->scratch_buf;
+#endif
+        for (int64_t c = 0; c < C; c++) {
+            const FP_T *xc = x + c * inner;
+            FP_T *ec = e + c * tw;
+            for (int64_t j = 0; j < tw; j++) {
+                ec[j] = fp_exp(xc[j] - m[j]);
+                s[j] += ec[j];
+            }
+        }
+        for (int64_t j = 0; j < tw; j++)
+            s[j] = (FP_T)1 / s[j];
+        for (int64_t c = 0; c < C; c++) {
+            const FP_T *ec = e + c * tw;
+            FP_WRITE(A->stream, y + c * inner, tw, j, ec[j] * s[j]);
+        }
     } else if (A->stream) {
         /* exp twice, y written once, straight to memory */
         for (int64_t c = 0; c < C; c++) {
@@ -487,10 +513,13 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
 }
 
 /* Tile width: a tile's x and y (C * tw elements each) should sit in ~256 KB
- * of L2; a multiple of 16 lanes, at most FP_SM_TILE and inner. */
-static int64_t FP_NAME(sm_tile_width)(int64_t c, int64_t inner)
+ * of L2 (softmax forward: C * tw in the 128 KB scratch tile, when C allows a
+ * 16-lane tile); a multiple of 16 lanes, at most FP_SM_TILE and inner. */
+static int64_t FP_NAME(sm_tile_width)(int64_t c, int64_t inner, int scratch)
 {
     int64_t tw = ((int64_t)1 << 18) / (2 * c * (int64_t)sizeof(FP_T));
+    if (scratch && c * 16 <= FP_SM_SCRATCH)
+        tw = FP_SM_SCRATCH / c;
     tw = tw / 16 * 16;
     tw = FP_MAX(tw, 16);
     tw = FP_MIN(tw, FP_SM_TILE);
@@ -520,9 +549,16 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
         free(A->stats);
         A->stats = NULL;
     } else {
-        A->tile = FP_NAME(sm_tile_width)(c, inner);
+        A->tile = FP_NAME(sm_tile_width)(c, inner, A->scratch);
         A->ntiles = (inner + A->tile - 1) / A->tile;
+        if (A->scratch && c * A->tile <= FP_SM_SCRATCH) {
+            A->scratch_buf = (FP_T *)malloc((size_t)FP_MAX(n_threads, 1) * FP_SM_SCRATCH * sizeof(FP_T));
+            if (!A->scratch_buf)
+                return FP_ERR_NOMEM;
+        }
         fp_run_tasks(outer * A->ntiles, work, n_threads, tile_task, A);
+        free(A->scratch_buf);
+        A->scratch_buf = NULL;
     }
     return FP_OK;
 }
@@ -530,7 +566,7 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
 static int FP_NAME(softmax_any)(const FP_T *x, FP_T *y, int64_t outer, int64_t c, int64_t inner, int log,
                                 int n_threads)
 {
-    struct FP_NAME(sm) A = {x, NULL, y, NULL, c, inner, 0, 0, 0, log, 0};
+    struct FP_NAME(sm) A = {x, NULL, y, NULL, c, inner, 0, 0, 0, log, 0, !log, NULL};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(sm_row_task), FP_NAME(sm_block_stats_task),
                            FP_NAME(sm_block_write_task), FP_NAME(sm_tile_task));
 }
@@ -640,7 +676,7 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
 static int FP_NAME(softmax_bwd_any)(const FP_T *grad_y, const FP_T *y, FP_T *grad_x, int64_t outer, int64_t c,
                                     int64_t inner, int log, int n_threads)
 {
-    struct FP_NAME(sm) A = {y, grad_y, grad_x, NULL, c, inner, 0, 0, 0, log, 0};
+    struct FP_NAME(sm) A = {y, grad_y, grad_x, NULL, c, inner, 0, 0, 0, log, 0, 0, NULL};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(smb_row_task), FP_NAME(smb_block_dot_task),
                            FP_NAME(smb_block_write_task), FP_NAME(smb_tile_task));
 }
@@ -683,6 +719,7 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 #undef FP_HOT
 #undef FP_SM_BLOCK
 #undef FP_SM_TILE
+#undef FP_SM_SCRATCH
 #undef FP_GELU_BETA
 #undef FP_GELU_KAPPA
 #undef FP_EW_CHUNK1
