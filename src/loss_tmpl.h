@@ -97,19 +97,27 @@ FP_INLINE void FP_NAME(pw_huber)(const FP_T *x, const FP_T *y, int64_t n, FP_T d
 /* torch: loss = (1 - t) x - lw * log_sigmoid(x), lw = (pw - 1) t + 1, with
  * -log_sigmoid(x) = max(-x, 0) + log1p(exp(-|x|));
  * d/dx = (pw t + 1 - t) sigmoid(x) - pw t. */
+#define FP_BCE_BODY(PT)                                                                         \
+    for (int64_t i = 0; i < n; i++) {                                                           \
+        FP_T xv = x[i], tv = t[i];                                                              \
+        FP_T e = fp_exp(-FP_FABS(xv));                                                          \
+        FP_T inv = 1 / (1 + e);                                                                 \
+        FP_T nls = (xv < 0 ? -xv : (FP_T)0) + fp_log1p_inv(e, inv);                             \
+        FP_T sig = xv >= 0 ? inv : e * inv;                                                     \
+        FP_T pt = PT;                                                                           \
+        l[i] = (1 - tv) * xv + (pt - tv + 1) * nls;                                             \
+        g[i] = (pt + 1 - tv) * sig - pt;                                                        \
+    }
+
 FP_INLINE void FP_NAME(pw_bce)(const FP_T *x, const FP_T *t, const FP_T *pw, int64_t n, FP_T *l, FP_T *g)
 {
-    for (int64_t i = 0; i < n; i++) {
-        FP_T xv = x[i], tv = t[i];
-        FP_T e = fp_exp(-FP_FABS(xv));
-        FP_T inv = 1 / (1 + e);
-        FP_T nls = (xv < 0 ? -xv : (FP_T)0) + fp_log1p_inv(e, inv);
-        FP_T sig = xv >= 0 ? inv : e * inv;
-        FP_T pt = pw ? pw[i] * tv : tv;
-        l[i] = (1 - tv) * xv + (pt - tv + 1) * nls;
-        g[i] = (pt + 1 - tv) * sig - pt;
+    if (pw) {
+        FP_BCE_BODY(pw[i] * tv)
+    } else {
+        FP_BCE_BODY(tv)
     }
 }
+#undef FP_BCE_BODY
 
 /* torchvision.ops.sigmoid_focal_loss: ce * (1 - p_t)^gamma * alpha_t with
  * ce = bce_with_logits, p_t = p t + (1 - p)(1 - t). 1 - p_t is computed as

@@ -1,0 +1,162 @@
+"""compare.py rows for losses.
+
+torch's side is its fastest honest path for the same job: the functional op
+for the forward; forward + loss.backward() through autograd for
+forward+backward (torchvision's sigmoid focal loss written in torch ops, as
+torchvision runs it). fastprims' forward+backward rows use the fused
+return_grad=True path; the "sep" variant is forward then *_backward.
+Bytes are what must cross memory: elementwise forward reads 2 arrays, the
+fused forward+backward reads 2 and writes 1; cross-entropy reads the logits
+and writes the gradient.
+"""
+import numpy as np
+
+from compare import Case
+import fastprims as fp
+
+
+def _tv_sigmoid_focal(torch, F, inputs, targets, alpha=0.25, gamma=2.0):
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+    return (alpha_t * loss).mean()
+
+
+def _fwd_bwd(torch, fn, x, *args):
+    """torch forward + autograd backward on a leaf that requires grad."""
+    def run():
+        x.grad = None
+        fn(x, *args).backward()
+    return run
+
+
+def cases(quick, peers):
+    torch = peers.torch
+    out = []
+    rng = np.random.default_rng(0)
+    n = 10**7
+    a = rng.standard_normal(n, dtype=np.float32)
+    b = rng.standard_normal(n, dtype=np.float32)
+    ew = [("l1_loss", fp.l1_loss, fp.l1_loss_backward, "l1_loss"),
+          ("mse_loss", fp.mse_loss, fp.mse_loss_backward, "mse_loss"),
+          ("smooth_l1_loss", fp.smooth_l1_loss, fp.smooth_l1_loss_backward, "smooth_l1_loss")]
+    for name, f, fb, tname in ew:
+        if torch is not None:
+            F = torch.nn.functional
+            tf = getattr(F, tname)
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            tal = ta.clone().requires_grad_()
+            peer_f, peer_fb, pname = (lambda tf=tf, ta=ta, tb=tb: tf(ta, tb)), _fwd_bwd(torch, tf, tal, tb), "torch"
+        else:
+            d = None
+            if name == "l1_loss":
+                peer_f = lambda: np.abs(a - b).mean()
+                peer_fb = lambda: (np.abs(a - b).mean(), np.sign(a - b) / n)
+            elif name == "mse_loss":
+                peer_f = lambda: np.square(a - b).mean()
+                peer_fb = lambda: (np.square(a - b).mean(), 2 * (a - b) / n)
+            else:
+                def peer_f():
+                    ad = np.abs(a - b)
+                    return np.where(ad < 1, 0.5 * ad * ad, ad - 0.5).mean()
+                def peer_fb():
+                    d = a - b
+                    return peer_f(), np.clip(d, -1, 1) / n
+            pname = "numpy"
+        out.append(Case("loss", f"{name} fwd 1e7", lambda f=f: f(a, b), peer_f, pname,
+                        bytes=2 * a.nbytes, target=">=70% copy"))
+        out.append(Case("loss", f"{name} fwd+bwd 1e7 (fused)", lambda f=f: f(a, b, return_grad=True), peer_fb,
+                        pname, bytes=3 * a.nbytes, target=">=70% copy",
+                        extra={"sep": lambda f=f, fb=fb: (f(a, b), fb(1.0, a, b))}))
+
+    # cross-entropy (4096, 1000)
+    N, C = (4096, 1000)
+    logits = (rng.standard_normal((N, C), dtype=np.float32) * 2).astype(np.float32)
+    labels = rng.integers(0, C, N)
+    if torch is not None:
+        F = torch.nn.functional
+        tl = torch.from_numpy(logits).clone().requires_grad_()
+        tt = torch.from_numpy(labels)
+        peer_f = lambda: F.cross_entropy(tl.detach(), tt)
+        peer_fb = _fwd_bwd(torch, F.cross_entropy, tl, tt)
+        pname = "torch"
+    else:
+        def peer_f():
+            m = logits.max(1, keepdims=True)
+            lse = np.log(np.exp(logits - m).sum(1)) + m[:, 0]
+            return (lse - logits[np.arange(N), labels]).mean()
+        def peer_fb():
+            m = logits.max(1, keepdims=True)
+            e = np.exp(logits - m)
+            p = e / e.sum(1, keepdims=True)
+            p[np.arange(N), labels] -= 1
+            return p / N
+        pname = "numpy"
+    out.append(Case("loss", "cross_entropy fwd (4096,1000)", lambda: fp.cross_entropy(logits, labels), peer_f,
+                    pname, bytes=logits.nbytes))
+    out.append(Case("loss", "cross_entropy fwd+bwd (4096,1000)",
+                    lambda: fp.cross_entropy(logits, labels, return_grad=True), peer_fb, pname,
+                    bytes=2 * logits.nbytes, target=">=2x",
+                    extra={"sep": lambda: (fp.cross_entropy(logits, labels),
+                                           fp.cross_entropy_backward(1.0, logits, labels))}))
+    if not quick:
+        seg = rng.standard_normal((8, 21, 128, 128), dtype=np.float32)
+        seg_t = rng.integers(0, 21, (8, 128, 128))
+        if torch is not None:
+            ts_ = torch.from_numpy(seg).clone().requires_grad_()
+            peer = _fwd_bwd(torch, F.cross_entropy, ts_, torch.from_numpy(seg_t))
+            out.append(Case("loss", "cross_entropy fwd+bwd (8,21,128,128)",
+                            lambda: fp.cross_entropy(seg, seg_t, return_grad=True), peer, "torch",
+                            bytes=2 * seg.nbytes))
+
+    # sigmoid focal loss (100000, 80)
+    fx = rng.standard_normal((100000, 80), dtype=np.float32)
+    ft = (rng.random((100000, 80)) < 0.05).astype(np.float32)
+    if torch is not None:
+        F = torch.nn.functional
+        tfx = torch.from_numpy(fx).clone().requires_grad_()
+        tft = torch.from_numpy(ft)
+        peer_fb = _fwd_bwd(torch, lambda x, t: _tv_sigmoid_focal(torch, F, x, t), tfx, tft)
+        pname = "torch"
+    else:
+        peer_fb = None
+        pname = "-"
+    out.append(Case("loss", "sigmoid_focal_loss fwd+bwd (1e5,80)",
+                    lambda: fp.sigmoid_focal_loss(fx, ft, reduction="mean", return_grad=True), peer_fb, pname,
+                    bytes=3 * fx.nbytes, target=">=5x"))
+
+    # bce with logits, nll, ppo
+    if torch is not None:
+        tbx = torch.from_numpy(fx).clone().requires_grad_()
+        peer_fb = _fwd_bwd(torch, F.binary_cross_entropy_with_logits, tbx, tft)
+    out.append(Case("loss", "bce_with_logits fwd+bwd (1e5,80)",
+                    lambda: fp.binary_cross_entropy_with_logits(fx, ft, return_grad=True),
+                    peer_fb if torch is not None else None, pname, bytes=3 * fx.nbytes))
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    if torch is not None:
+        tlp = torch.from_numpy(logp).clone().requires_grad_()
+        peer_fb = _fwd_bwd(torch, F.nll_loss, tlp, tt)
+        out.append(Case("loss", "nll_loss fwd+bwd (4096,1000)", lambda: fp.nll_loss(logp, labels, return_grad=True),
+                        peer_fb, "torch", bytes=logp.nbytes))
+    m = 10**6
+    new, old = rng.standard_normal(m, dtype=np.float32) * 0.1, rng.standard_normal(m, dtype=np.float32) * 0.1
+    adv, val, ret, ent = (rng.standard_normal(m, dtype=np.float32) for _ in range(4))
+    if torch is not None:
+        tn = torch.from_numpy(new).clone().requires_grad_()
+        tv = torch.from_numpy(val).clone().requires_grad_()
+        te = torch.from_numpy(ent).clone().requires_grad_()
+        to, tadv, tr = torch.from_numpy(old), torch.from_numpy(adv), torch.from_numpy(ret)
+
+        def peer_ppo():
+            tn.grad = tv.grad = te.grad = None
+            r = torch.exp(tn - to)
+            pl = -torch.min(r * tadv, torch.clamp(r, 0.8, 1.2) * tadv).mean()
+            vl = ((tv - tr) ** 2).mean()
+            el = te.mean()
+            (pl + 0.5 * vl - 0.01 * el).backward()
+        out.append(Case("loss", "ppo_clip_loss fwd+bwd 1e6",
+                        lambda: fp.ppo_clip_loss(new, old, adv, val, ret, ent, return_grad=True), peer_ppo, "torch",
+                        bytes=new.nbytes * 9))
+    return out
