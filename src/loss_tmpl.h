@@ -303,8 +303,11 @@ FP_INLINE double FP_NAME(ce_sample)(const FP_NAME(ce_ctx) *cx, int64_t y, double
         double lp = (xy - m) - lse_m;
         double p = exp(lp), omp = -expm1(lp);
         double at = cx->alpha ? (double)cx->alpha[y] : cx->alpha_s;
-        double pg = pow(omp, cx->gamma);
-        double d1 = (omp > 0 && cx->gamma != 0) ? cx->gamma * pow(omp, cx->gamma - 1) * p * lp : 0.0;
+        double g = cx->gamma;
+        /* (1 - p)^(g-1) is only needed where 1 - p > 0; g == 2 skips pow() */
+        double pg = g == 2 ? omp * omp : pow(omp, g);
+        double pg1 = g == 2 ? omp : (omp > 0 && g != 0 ? pg / omp : 0.0);
+        double d1 = (omp > 0 && g != 0) ? g * pg1 * p * lp : 0.0;
         double D = -at * (pg - d1);
         *k = (FP_T)(-s * D / se);
         *b = (FP_T)(-s * D);
@@ -381,34 +384,43 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T m, int64_t C, FP_T *e)
     return FP_NAME(lanes_total)(acc);
 }
 
-/* v_c: w_c (or 1) when t == NULL, else w_c (or 1) * ((1 - eps) t_c + eps / C) */
-FP_INLINE FP_T FP_NAME(vterm)(const FP_T *w, const FP_T *t, FP_T omeps, FP_T epsc, int64_t c)
-{
-    FP_T v = w ? w[c] : (FP_T)1;
-    return t ? v * (omeps * t[c] + epsc) : v;
-}
+/* gap = sum_c v_c (m - x_c) and A = sum_c v_c, with v_c = w_c (or 1) when
+ * t == NULL, else w_c (or 1) * ((1 - eps) t_c + eps / C). Sums of
+ * non-negative terms when v >= 0: no cancellation against a large
+ * logsumexp. One loop per variant: a conditional load would not vectorize. */
+#define FP_ROW_GAP(V)                                                                           \
+    for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)                                          \
+        for (int j = 0; j < FP_LOSS_LANES; j++) {                                               \
+            int64_t c = i + j;                                                                  \
+            FP_T v = V;                                                                         \
+            ag[j] += v * (m - x[c]);                                                            \
+            aa[j] += v;                                                                         \
+        }                                                                                       \
+    for (int j = 0; i < C; i++, j++) {                                                          \
+        int64_t c = i;                                                                          \
+        FP_T v = V;                                                                             \
+        ag[j] += v * (m - x[c]);                                                                \
+        aa[j] += v;                                                                             \
+    }
 
-/* gap = sum_c v_c (m - x_c) and A = sum_c v_c; both sums of non-negative
- * terms when v >= 0, so no cancellation against a large logsumexp. */
 FP_INLINE void FP_NAME(row_gap)(const FP_T *x, FP_T m, const FP_T *w, const FP_T *t, FP_T omeps, FP_T epsc,
                                 int64_t C, double *gap, double *A)
 {
     FP_T ag[FP_LOSS_LANES] = {0}, aa[FP_LOSS_LANES] = {0};
     int64_t i = 0;
-    for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
-        for (int j = 0; j < FP_LOSS_LANES; j++) {
-            FP_T v = FP_NAME(vterm)(w, t, omeps, epsc, i + j);
-            ag[j] += v * (m - x[i + j]);
-            aa[j] += v;
-        }
-    for (int j = 0; i < C; i++, j++) {
-        FP_T v = FP_NAME(vterm)(w, t, omeps, epsc, i);
-        ag[j] += v * (m - x[i]);
-        aa[j] += v;
+    if (t && w) {
+        FP_ROW_GAP(w[c] * (omeps * t[c] + epsc))
+    } else if (t) {
+        FP_ROW_GAP(omeps * t[c] + epsc)
+    } else if (w) {
+        FP_ROW_GAP(w[c])
+    } else {
+        FP_ROW_GAP((FP_T)1)
     }
     *gap = FP_NAME(lanes_total)(ag);
     *A = FP_NAME(lanes_total)(aa);
 }
+#undef FP_ROW_GAP
 
 FP_INLINE void FP_NAME(row_grad)(FP_T *g, const FP_NAME(ce_ctx) *cx, const FP_T *t, FP_T k, FP_T c)
 {
