@@ -100,7 +100,7 @@ FP_INLINE void FP_NAME(pw_huber)(const FP_T *x, const FP_T *y, int64_t n, FP_T d
 #define FP_BCE_BODY(PT)                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                           \
         FP_T xv = x[i], tv = t[i];                                                              \
-        FP_T e = fp_exp(-FP_FABS(xv));                                                          \
+        FP_T e = fp_exp_nan(-FP_FABS(xv));                                                          \
         FP_T inv = 1 / (1 + e);                                                                 \
         FP_T nls = (xv < 0 ? -xv : (FP_T)0) + fp_log1p_inv(e, inv);                             \
         FP_T sig = xv >= 0 ? inv : e * inv;                                                     \
@@ -127,7 +127,7 @@ FP_INLINE void FP_NAME(pw_bce)(const FP_T *x, const FP_T *t, const FP_T *pw, int
 #define FP_FOCAL_BODY(QPOW)                                                                     \
     for (int64_t i = 0; i < n; i++) {                                                           \
         FP_T xv = x[i], tv = t[i];                                                              \
-        FP_T e = fp_exp(-FP_FABS(xv));                                                          \
+        FP_T e = fp_exp_nan(-FP_FABS(xv));                                                          \
         FP_T inv = 1 / (1 + e);                                                                 \
         FP_T small = e * inv;                                                                   \
         FP_T sig = xv >= 0 ? inv : small, sigm = xv >= 0 ? small : inv;                        \
@@ -148,7 +148,7 @@ FP_INLINE void FP_NAME(pw_sigmoid_focal)(const FP_T *x, const FP_T *t, int64_t n
     } else {
         /* q^(g-1) at q == 0: 0 for g > 1, 1 for g == 1, unused for g == 0 */
         FP_T at0 = gamma > 1 || gamma == 0 ? (FP_T)0 : (gamma == 1 ? (FP_T)1 : (FP_T)__builtin_inf());
-        FP_FOCAL_BODY(qg = q > 0 ? fp_exp(gamma * fp_log(q)) : (gamma == 0 ? (FP_T)1 : (FP_T)0);
+        FP_FOCAL_BODY(qg = q > 0 ? fp_exp_nan(gamma * fp_log(q)) : (gamma == 0 ? (FP_T)1 : (FP_T)0);
                       qg1 = gamma == 0 ? (FP_T)0 : (q > 0 ? qg / q : at0);)
     }
 }
@@ -162,7 +162,7 @@ FP_INLINE void FP_NAME(pw_ppo)(const FP_T *nlp, const FP_T *olp, const FP_T *adv
                                 FP_T *l, FP_T *g)
 {
     for (int64_t i = 0; i < n; i++) {
-        FP_T r = fp_exp(nlp[i] - olp[i]);
+        FP_T r = fp_exp_nan(nlp[i] - olp[i]);
         FP_T s1 = r * adv[i];
         FP_T rc = r < lo ? lo : (r > hi ? hi : r);
         FP_T s2 = rc * adv[i];
@@ -365,21 +365,21 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T m, int64_t C, FP_T *e)
     if (e) {
         for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
             for (int j = 0; j < FP_LOSS_LANES; j++) {
-                FP_T v = fp_exp(x[i + j] - m);
+                FP_T v = fp_exp_nan(x[i + j] - m);
                 e[i + j] = v;
                 acc[j] += v;
             }
         for (int j = 0; i < C; i++, j++) {
-            FP_T v = fp_exp(x[i] - m);
+            FP_T v = fp_exp_nan(x[i] - m);
             e[i] = v;
             acc[j] += v;
         }
     } else {
         for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
             for (int j = 0; j < FP_LOSS_LANES; j++)
-                acc[j] += fp_exp(x[i + j] - m);
+                acc[j] += fp_exp_nan(x[i + j] - m);
         for (int j = 0; i < C; i++, j++)
-            acc[j] += fp_exp(x[i] - m);
+            acc[j] += fp_exp_nan(x[i] - m);
     }
     return FP_NAME(lanes_total)(acc);
 }
@@ -518,13 +518,13 @@ FP_CLONES static void FP_NAME(ce_tile)(const FP_NAME(ce_ctx) *cx, int64_t n, int
         if (gt) {
             FP_T *gc = gt + c * S;
             for (int64_t s = 0; s < ts; s++) {
-                FP_T v = fp_exp(xc[s] - m[s]);
+                FP_T v = fp_exp_nan(xc[s] - m[s]);
                 gc[s] = v;
                 se[s] += v;
             }
         } else {
             for (int64_t s = 0; s < ts; s++)
-                se[s] += fp_exp(xc[s] - m[s]);
+                se[s] += fp_exp_nan(xc[s] - m[s]);
         }
     }
     if (tt) {
