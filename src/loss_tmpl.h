@@ -255,13 +255,7 @@ int FP_NAME(pointwise_loss_fused)(const fp_pointwise_loss_args *a, int n_threads
         int64_t lo = c * FP_CHUNK;
         FP_NAME(pointwise_chunk)(a, lo, FP_MIN(FP_CHUNK, n - lo), part ? part + c : NULL);
     }
-    if (part) {
-        double s = 0.0;
-        for (int64_t c = 0; c < nchunks; c++)
-            s += part[c];
-        *a->loss_sum = s;
-        free(part);
-    }
+    fp_loss_parts_total(part, nchunks, a->loss_sum);
     return FP_OK;
 }
 
@@ -641,13 +635,7 @@ int FP_NAME(cross_entropy_fused)(const fp_class_loss_args *a, int n_threads)
             FP_NAME(ce_tile)(&cx, n, s0, FP_MIN(ts, S - s0), p);
         }
     }
-    if (part) {
-        double s = 0.0;
-        for (int64_t it = 0; it < items; it++)
-            s += part[it];
-        *a->loss_sum = s;
-        free(part);
-    }
+    fp_loss_parts_total(part, items, a->loss_sum);
     return FP_OK;
 }
 
@@ -703,13 +691,7 @@ int FP_NAME(nll_loss_fused)(const fp_class_loss_args *a, int n_threads)
         if (part)
             part[c] = acc;
     }
-    if (part) {
-        double s = 0.0;
-        for (int64_t c = 0; c < nchunks; c++)
-            s += part[c];
-        *a->loss_sum = s;
-        free(part);
-    }
+    fp_loss_parts_total(part, nchunks, a->loss_sum);
     return FP_OK;
 }
 
