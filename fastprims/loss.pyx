@@ -107,9 +107,12 @@ cdef inline const void *_ptr(object a):
     return NULL if a is None else data(a)
 
 
-def _farr(a, name, **kw):
-    """V.float_array keeping 0-d inputs 0-d (np.ascontiguousarray makes them 1-d)."""
-    r = V.float_array(a, name, **kw)
+def _farr(a, name, dtype=None, **kw):
+    """V.float_array keeping 0-d inputs 0-d (np.ascontiguousarray makes them 1-d).
+    Python sequences/scalars have no dtype of their own: they take `dtype`."""
+    if dtype is not None and not isinstance(a, np.ndarray) and not isinstance(a, np.generic):
+        a = np.asarray(a, dtype=dtype)
+    r = V.float_array(a, name, dtype=dtype, **kw)
     return r.reshape(()) if r.ndim == 1 and np.ndim(a) == 0 else r
 
 

@@ -575,3 +575,15 @@ def test_bad_inputs(rng):
         fp.ppo_clip_loss(z, z, z, z, z, z, clip_eps=-0.1)
     with pytest.raises(TypeError, match="mixed dtypes"):
         fp.ppo_clip_loss(z, z, z, z, z, z.astype(np.float32))
+
+
+def test_python_sequences_take_the_input_dtype(rng):
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    t = np.array([0, 1, 2, 1])
+    got = fp.cross_entropy(x, t, weight=[1.0, 2.0, 0.5])
+    close(got, R.cross_entropy(x, t, np.array([1.0, 2.0, 0.5])), np.float32)
+    got = fp.softmax_focal_loss(x, t, alpha=[0.2, 0.3, 0.5])
+    close(got, R.softmax_focal(x, t, np.array([0.2, 0.3, 0.5])), np.float32)
+    close(fp.mse_loss(x, x.tolist()), 0.0, np.float32)
+    close(fp.binary_cross_entropy_with_logits(x, np.zeros((4, 3), np.float32), pos_weight=[1.0, 2.0, 3.0]),
+          R.bce_with_logits(x, np.zeros((4, 3)), None, np.array([1.0, 2.0, 3.0])).mean(), np.float32)
