@@ -65,7 +65,6 @@ def cases(quick, peers):
             tal = ta.clone().requires_grad_()
             peer_f, peer_fb, pname = (lambda tf=tf, ta=ta, tb=tb: tf(ta, tb)), _fwd_bwd(torch, tf, tal, tb), "torch"
         else:
-            d = None
             if name == "l1_loss":
                 peer_f = lambda: np.abs(a - b).mean()
                 peer_fb = lambda: (np.abs(a - b).mean(), np.sign(a - b) / n)
@@ -126,35 +125,57 @@ def cases(quick, peers):
                             lambda: fp.cross_entropy(seg, seg_t, return_grad=True), peer, "torch",
                             bytes=2 * seg.nbytes))
 
-    # sigmoid focal loss (100000, 80)
+    # sigmoid focal loss (100000, 80) and bce-with-logits on the same data
     fx = rng.standard_normal((100000, 80), dtype=np.float32)
     ft = (rng.random((100000, 80)) < 0.05).astype(np.float32)
     if torch is not None:
         F = torch.nn.functional
-        tfx = torch.from_numpy(fx).clone().requires_grad_()
         tft = torch.from_numpy(ft)
-        peer_fb = _fwd_bwd(torch, lambda x, t: _tv_sigmoid_focal(torch, F, x, t), tfx, tft)
+        focal_fb = _fwd_bwd(torch, lambda x, t: _tv_sigmoid_focal(torch, F, x, t),
+                            torch.from_numpy(fx).clone().requires_grad_(), tft)
+        bce_fb = _fwd_bwd(torch, F.binary_cross_entropy_with_logits,
+                          torch.from_numpy(fx).clone().requires_grad_(), tft)
         pname = "torch"
     else:
-        peer_fb = None
-        pname = "-"
-    out.append(Case("loss", "sigmoid_focal_loss fwd+bwd (1e5,80)",
-                    lambda: fp.sigmoid_focal_loss(fx, ft, reduction="mean", return_grad=True), peer_fb, pname,
-                    bytes=3 * fx.nbytes, target=">=5x"))
+        def _np_logits(x, t):
+            e = np.exp(-np.abs(x))
+            p = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            ce = (1 - t) * x + np.maximum(-x, 0) + np.log1p(e)
+            return p, ce
 
-    # bce with logits, nll, ppo
-    if torch is not None:
-        tbx = torch.from_numpy(fx).clone().requires_grad_()
-        peer_fb = _fwd_bwd(torch, F.binary_cross_entropy_with_logits, tbx, tft)
+        def focal_fb():
+            p, ce = _np_logits(fx, ft)
+            q = ft * (1 - p) + (1 - ft) * p
+            at = 0.25 * ft + 0.75 * (1 - ft)
+            loss = (at * ce * q * q).mean()
+            grad = at * ((p - ft) * q * q - 2 * ce * q * (2 * ft - 1) * p * (1 - p)) / fx.size
+            return loss, grad
+
+        def bce_fb():
+            p, ce = _np_logits(fx, ft)
+            return ce.mean(), (p - ft) / fx.size
+        pname = "numpy"
+    out.append(Case("loss", "sigmoid_focal_loss fwd+bwd (1e5,80)",
+                    lambda: fp.sigmoid_focal_loss(fx, ft, reduction="mean", return_grad=True), focal_fb, pname,
+                    bytes=3 * fx.nbytes, target=">=5x"))
     out.append(Case("loss", "bce_with_logits fwd+bwd (1e5,80)",
-                    lambda: fp.binary_cross_entropy_with_logits(fx, ft, return_grad=True),
-                    peer_fb if torch is not None else None, pname, bytes=3 * fx.nbytes))
+                    lambda: fp.binary_cross_entropy_with_logits(fx, ft, return_grad=True), bce_fb, pname,
+                    bytes=3 * fx.nbytes))
+
+    # nll on log-probabilities
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     if torch is not None:
-        tlp = torch.from_numpy(logp).clone().requires_grad_()
-        peer_fb = _fwd_bwd(torch, F.nll_loss, tlp, tt)
-        out.append(Case("loss", "nll_loss fwd+bwd (4096,1000)", lambda: fp.nll_loss(logp, labels, return_grad=True),
-                        peer_fb, "torch", bytes=logp.nbytes))
+        nll_fb = _fwd_bwd(torch, torch.nn.functional.nll_loss, torch.from_numpy(logp).clone().requires_grad_(),
+                          torch.from_numpy(labels))
+    else:
+        def nll_fb():
+            g = np.zeros_like(logp)
+            g[np.arange(N), labels] = -1.0 / N
+            return -logp[np.arange(N), labels].mean(), g
+    out.append(Case("loss", "nll_loss fwd+bwd (4096,1000)", lambda: fp.nll_loss(logp, labels, return_grad=True),
+                    nll_fb, pname, bytes=logp.nbytes))
+
+    # PPO: 1e6 transitions
     m = 10**6
     new, old = rng.standard_normal(m, dtype=np.float32) * 0.1, rng.standard_normal(m, dtype=np.float32) * 0.1
     adv, val, ret, ent = (rng.standard_normal(m, dtype=np.float32) for _ in range(4))
@@ -164,14 +185,22 @@ def cases(quick, peers):
         te = torch.from_numpy(ent).clone().requires_grad_()
         to, tadv, tr = torch.from_numpy(old), torch.from_numpy(adv), torch.from_numpy(ret)
 
-        def peer_ppo():
+        def ppo_fb():
             tn.grad = tv.grad = te.grad = None
             r = torch.exp(tn - to)
             pl = -torch.min(r * tadv, torch.clamp(r, 0.8, 1.2) * tadv).mean()
             vl = ((tv - tr) ** 2).mean()
             el = te.mean()
             (pl + 0.5 * vl - 0.01 * el).backward()
-        out.append(Case("loss", "ppo_clip_loss fwd+bwd 1e6",
-                        lambda: fp.ppo_clip_loss(new, old, adv, val, ret, ent, return_grad=True), peer_ppo, "torch",
-                        bytes=new.nbytes * 9))
+    else:
+        def ppo_fb():
+            r = np.exp(new - old)
+            s1, s2 = r * adv, np.clip(r, 0.8, 1.2) * adv
+            pl = -np.minimum(s1, s2).mean()
+            vl = np.square(val - ret).mean()
+            return (pl + 0.5 * vl - 0.01 * ent.mean(),
+                    np.where(s1 <= s2, -s1, 0) / m, (val - ret) / m, np.full(m, -0.01 / m, np.float32))
+    out.append(Case("loss", "ppo_clip_loss fwd+bwd 1e6",
+                    lambda: fp.ppo_clip_loss(new, old, adv, val, ret, ent, return_grad=True), ppo_fb, pname,
+                    bytes=new.nbytes * 9))
     return out
