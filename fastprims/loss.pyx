@@ -259,7 +259,7 @@ def _finish(loss, grad, return_grad):
     return (loss, grad) if return_grad else loss
 
 
-def _regression_kind(kind, name, param):
+def _regression_kind(kind, param):
     """(kind, parameter) after checking beta/delta as torch does."""
     if kind == FP_LOSS_SMOOTH_L1:
         beta = _number(param, "beta")
@@ -276,7 +276,7 @@ def _regression_kind(kind, name, param):
 
 def _regression(kind, what, input, target, reduction, param, return_grad, out):
     x, t, reduction = _pair(input, target, reduction, out)
-    kind, p = _regression_kind(kind, what, param)
+    kind, p = _regression_kind(kind, param)
     loss, grad = _run_pointwise(kind, what, x, t, None, reduction, p, 0.0, None, 0, None, 0,
                                 True, return_grad, None, out)
     return _finish(loss, grad, return_grad)
@@ -284,7 +284,7 @@ def _regression(kind, what, input, target, reduction, param, return_grad, out):
 
 def _regression_backward(kind, what, grad_out, input, target, reduction, param):
     x, t, reduction = _pair(input, target, reduction)
-    kind, p = _regression_kind(kind, what, param)
+    kind, p = _regression_kind(kind, param)
     if grad_out is None:
         raise TypeError("grad_out must be given (a scalar for 'mean'/'sum', an array for 'none')")
     return _run_pointwise(kind, what, x, t, None, reduction, p, 0.0, None, 0, None, 0,
@@ -369,14 +369,18 @@ def binary_cross_entropy_with_logits_backward(grad_out, input, target, weight=No
                           reduction, 0.0, 0.0, w, wp, pw, pwp, False, True, grad_out, None)[1]
 
 
-def _focal_params(alpha, gamma):
-    a = _number(alpha, "alpha")
+def _gamma(gamma):
     g = _number(gamma, "gamma")
     if not (g >= 0 and math.isfinite(g)):
         raise ValueError(f"gamma must be finite and >= 0, got {g}")
+    return g
+
+
+def _focal_params(alpha, gamma):
+    a = _number(alpha, "alpha")
     if not math.isfinite(a):
         raise ValueError(f"alpha must be finite, got {a}")
-    return a, g
+    return a, _gamma(gamma)
 
 
 def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none", *, return_grad=False, out=None):
@@ -583,13 +587,6 @@ def nll_loss_backward(grad_out, input, target, weight=None, ignore_index=-100, r
         raise TypeError("grad_out must be given (a scalar for 'mean'/'sum', an array for 'none')")
     return _class_loss(_NLL, "nll_loss_backward", input, target, weight, ignore_index, reduction, 0.0,
                        None, 0.0, False, True, grad_out, None)[1]
-
-
-def _gamma(gamma):
-    g = _number(gamma, "gamma")
-    if not (g >= 0 and math.isfinite(g)):
-        raise ValueError(f"gamma must be finite and >= 0, got {g}")
-    return g
 
 
 def softmax_focal_loss(input, target, alpha=None, gamma=2.0, reduction="mean", ignore_index=-100, *,
