@@ -87,8 +87,8 @@ cdef extern from "loss.h" nogil:
         const void *grad_out
         double grad_scale
 
-    int fp_pointwise_loss_fused_f32(const fp_pointwise_loss_args *a, int n_threads)
-    int fp_pointwise_loss_fused_f64(const fp_pointwise_loss_args *a, int n_threads)
+    int fp_pointwise_loss_fused_f32(const fp_pointwise_loss_args *a, int count, int n_threads)
+    int fp_pointwise_loss_fused_f64(const fp_pointwise_loss_args *a, int count, int n_threads)
     int fp_cross_entropy_fused_f32(const fp_class_loss_args *a, int n_threads)
     int fp_cross_entropy_fused_f64(const fp_class_loss_args *a, int n_threads)
     int fp_nll_loss_fused_f32(const fp_class_loss_args *a, int n_threads)
@@ -199,15 +199,11 @@ def _periodic(arr, name, x):
 
 # ------------------------------------------------------- elementwise kernel
 
-cdef object _run_pointwise(int kind, str what, x, y, z, str reduction, double p0, double p1,
-                           w, int64_t w_period, pw, int64_t pw_period,
-                           bint want_loss, bint want_grad, grad_out, out, double grad_mult=1.0):
-    """Run one elementwise kernel; returns (loss or None, grad or None)."""
-    cdef fp_pointwise_loss_args a
-    cdef double total = 0.0
-    cdef int st
-    cdef int nt = effective_threads()
-    memset(&a, 0, sizeof(a))
+cdef object _fill_pointwise(fp_pointwise_loss_args *a, double *total, int kind, x, y, z, str reduction,
+                            double p0, double p1, w, int64_t w_period, pw, int64_t pw_period,
+                            bint want_loss, bint want_grad, grad_out, out, double grad_mult):
+    """Fill one argument block; returns the arrays it writes: (loss or None, grad or None)."""
+    memset(a, 0, sizeof(a[0]))
     a.kind = kind
     a.n = x.size
     a.x = data(x)
@@ -226,20 +222,39 @@ cdef object _run_pointwise(int kind, str what, x, y, z, str reduction, double p0
             loss_arr = V.output(out, x.shape, x.dtype)
             a.loss = data(loss_arr)
         else:
-            a.loss_sum = &total
+            a.loss_sum = total
     if want_grad:
         gs, gy = _grad_scale(grad_out, reduction, x.size, x.shape, x.dtype)
         grad = V.empty(x.shape, x.dtype)
         a.grad = data(grad)
         a.grad_out = _ptr(gy)
         a.grad_scale = gs * grad_mult
-    if x.dtype == np.float32:
+        # keep grad_out alive with the block: the caller holds the returned tuple
+        return loss_arr, grad, gy
+    return loss_arr, grad, None
+
+
+cdef int _call_pointwise(fp_pointwise_loss_args *a, int count, bint f32, str what) except -1:
+    cdef int st
+    cdef int nt = effective_threads()
+    if f32:
         with nogil:
-            st = fp_pointwise_loss_fused_f32(&a, nt)
+            st = fp_pointwise_loss_fused_f32(a, count, nt)
     else:
         with nogil:
-            st = fp_pointwise_loss_fused_f64(&a, nt)
-    raise_for_status(st, what)
+            st = fp_pointwise_loss_fused_f64(a, count, nt)
+    return raise_for_status(st, what)
+
+
+cdef object _run_pointwise(int kind, str what, x, y, z, str reduction, double p0, double p1,
+                           w, int64_t w_period, pw, int64_t pw_period,
+                           bint want_loss, bint want_grad, grad_out, out):
+    """Run one elementwise kernel; returns (loss or None, grad or None)."""
+    cdef fp_pointwise_loss_args a
+    cdef double total = 0.0
+    loss_arr, grad, keep = _fill_pointwise(&a, &total, kind, x, y, z, reduction, p0, p1, w, w_period,
+                                           pw, pw_period, want_loss, want_grad, grad_out, out, 1.0)
+    _call_pointwise(&a, 1, x.dtype == np.float32, what)
     if not want_loss:
         return None, grad
     loss = loss_arr if reduction == "none" else _scalar(total, reduction, x.size, x.dtype)
@@ -636,19 +651,23 @@ def _ppo_setup(new_logp, old_logp, advantages, values, returns, entropy, clip_ep
 
 
 def _ppo(nl, ol, adv, val, ret, ent, eps, vc, ec, want_loss, want_grad, grad_out):
+    """The three PPO terms as three argument blocks of one kernel call."""
+    cdef fp_pointwise_loss_args a[3]
+    cdef double totals[3]
     g = 1.0 if grad_out is None else _grad_scale(grad_out, "sum", 1, (), nl.dtype)[0]
-    pl, gn = _run_pointwise(FP_LOSS_PPO_POLICY, "ppo_clip_loss", nl, ol, adv, "mean", eps, 0.0,
-                            None, 0, None, 0, want_loss, want_grad, None, None, g)
-    vl, gv = _run_pointwise(FP_LOSS_MSE, "ppo_clip_loss", val, ret, None, "mean", 0.0, 0.0,
-                            None, 0, None, 0, want_loss, want_grad, None, None, g * vc)
-    el, ge = _run_pointwise(FP_LOSS_IDENTITY, "ppo_clip_loss", ent, None, None, "mean", 0.0, 0.0,
-                            None, 0, None, 0, want_loss, want_grad, None, None, -g * ec)
+    totals[0] = totals[1] = totals[2] = 0.0
+    pol = _fill_pointwise(&a[0], &totals[0], FP_LOSS_PPO_POLICY, nl, ol, adv, "mean", eps, 0.0,
+                          None, 0, None, 0, want_loss, want_grad, None, None, g)
+    vlu = _fill_pointwise(&a[1], &totals[1], FP_LOSS_MSE, val, ret, None, "mean", 0.0, 0.0,
+                          None, 0, None, 0, want_loss, want_grad, None, None, g * vc)
+    ent_ = _fill_pointwise(&a[2], &totals[2], FP_LOSS_IDENTITY, ent, None, None, "mean", 0.0, 0.0,
+                           None, 0, None, 0, want_loss, want_grad, None, None, -g * ec)
+    _call_pointwise(a, 3, nl.dtype == np.float32, "ppo_clip_loss")
     losses = None
     if want_loss:
-        t = nl.dtype.type
-        total = float(pl) + vc * float(vl) - ec * float(el)
-        losses = (t(total), pl, vl, el)
-    return losses, (gn, gv, ge)
+        pl, vl, el = (_scalar(totals[i], "mean", arr.size, nl.dtype) for i, arr in enumerate((nl, val, ent)))
+        losses = (nl.dtype.type(float(pl) + vc * float(vl) - ec * float(el)), pl, vl, el)
+    return losses, (pol[1], vlu[1], ent_[1])
 
 
 def ppo_clip_loss(new_logp, old_logp, advantages, values, returns, entropy, clip_eps=0.2, value_coef=0.5,

@@ -21,16 +21,13 @@
 
 /* Reductions keep one partial sum per work item (a fixed-size chunk, rows
  * block or tile) and add them here in item order after the parallel loop, so
- * the total does not depend on the thread count. Frees `part`. */
-static void fp_loss_parts_total(double *part, int64_t items, double *sum_out)
+ * the total does not depend on the thread count. */
+static double fp_loss_parts_sum(const double *part, int64_t items)
 {
-    if (!part)
-        return;
     double s = 0.0;
     for (int64_t i = 0; i < items; i++)
         s += part[i];
-    *sum_out = s;
-    free(part);
+    return s;
 }
 
 #define FP_T float

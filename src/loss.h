@@ -9,7 +9,8 @@
  *
  * - fp_pointwise_loss_fused_<dtype>: elementwise losses (l1, mse, smooth-l1,
  *   huber, bce-with-logits, sigmoid focal, the PPO clipped surrogate, plain
- *   mean). Sums are per FP_CHUNK-element chunk in double, combined in chunk
+ *   mean); an array of up to FP_LOSS_MAX_BATCH argument blocks runs in one
+ *   parallel region (PPO's three terms). Sums are per FP_CHUNK-element chunk in double, combined in chunk
  *   order: the result does not depend on the thread count.
  * - fp_cross_entropy_fused_<dtype>: softmax over the class axis of an
  *   (N, C, S) array (S = product of the trailing dims, 1 for (N, C)), for
@@ -50,6 +51,9 @@ typedef struct {
     double grad_scale;
 } fp_pointwise_loss_args;
 
+/* fp_pointwise_loss_fused runs up to this many argument blocks in one call */
+#define FP_LOSS_MAX_BATCH 4
+
 typedef struct {
     int64_t N, C, S;           /* input (N, C, S), class axis in the middle */
     const void *x;             /* logits (log-probabilities for nll) */
@@ -70,7 +74,7 @@ typedef struct {
 } fp_class_loss_args;
 
 #define FP_DECLARE_LOSS(S)                                                                      \
-    int fp_pointwise_loss_fused_##S(const fp_pointwise_loss_args *a, int n_threads);            \
+    int fp_pointwise_loss_fused_##S(const fp_pointwise_loss_args *a, int count, int n_threads); \
     int fp_cross_entropy_fused_##S(const fp_class_loss_args *a, int n_threads);                 \
     int fp_nll_loss_fused_##S(const fp_class_loss_args *a, int n_threads);                      \
     int fp_class_target_check_##S(const fp_class_loss_args *a, double *weight_sum,              \

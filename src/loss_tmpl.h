@@ -238,26 +238,42 @@ FP_CLONES static void FP_NAME(pointwise_chunk)(const fp_pointwise_loss_args *a, 
         *part = acc;
 }
 
-int FP_NAME(pointwise_loss_fused)(const fp_pointwise_loss_args *a, int n_threads)
+/* `count` argument blocks (e.g. PPO's policy, value and entropy terms) share
+ * one parallel region: work items are the FP_CHUNK chunks of every block. */
+int FP_NAME(pointwise_loss_fused)(const fp_pointwise_loss_args *a, int count, int n_threads)
 {
-    int64_t n = a->n;
-    if (a->loss_sum)
-        *a->loss_sum = 0.0;
-    if (n <= 0)
-        return FP_OK;
-    if ((a->w && a->w_period <= 0) || (a->pw && a->pw_period <= 0))
+    int64_t first[FP_LOSS_MAX_BATCH + 1];
+    int64_t items = 0, work = 0;
+    if (count < 1 || count > FP_LOSS_MAX_BATCH)
         return FP_ERR_VALUE;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    double *part = NULL;
-    if (a->loss_sum && !(part = malloc((size_t)nchunks * sizeof *part)))
-        return FP_ERR_NOMEM;
-    int nt = fp_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t c = 0; c < nchunks; c++) {
-        int64_t lo = c * FP_CHUNK;
-        FP_NAME(pointwise_chunk)(a, lo, FP_MIN(FP_CHUNK, n - lo), part ? part + c : NULL);
+    for (int k = 0; k < count; k++) {
+        if (a[k].loss_sum)
+            *a[k].loss_sum = 0.0;
+        if (a[k].n > 0 && ((a[k].w && a[k].w_period <= 0) || (a[k].pw && a[k].pw_period <= 0)))
+            return FP_ERR_VALUE;
+        first[k] = items;
+        items += a[k].n > 0 ? (a[k].n + FP_CHUNK - 1) / FP_CHUNK : 0;
+        work += FP_MAX(a[k].n, (int64_t)0);
     }
-    fp_loss_parts_total(part, nchunks, a->loss_sum);
+    first[count] = items;
+    if (items == 0)
+        return FP_OK;
+    double *part = malloc((size_t)items * sizeof *part);
+    if (!part)
+        return FP_ERR_NOMEM;
+    int nt = fp_threads_for(work, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t it = 0; it < items; it++) {
+        int k = 0;
+        while (it >= first[k + 1])
+            k++;
+        int64_t lo = (it - first[k]) * FP_CHUNK;
+        FP_NAME(pointwise_chunk)(&a[k], lo, FP_MIN(FP_CHUNK, a[k].n - lo), a[k].loss_sum ? part + it : NULL);
+    }
+    for (int k = 0; k < count; k++)
+        if (a[k].loss_sum)
+            *a[k].loss_sum = fp_loss_parts_sum(part + first[k], first[k + 1] - first[k]);
+    free(part);
     return FP_OK;
 }
 
@@ -637,7 +653,10 @@ int FP_NAME(cross_entropy_fused)(const fp_class_loss_args *a, int n_threads)
             FP_NAME(ce_tile)(&cx, n, s0, FP_MIN(ts, S - s0), p);
         }
     }
-    fp_loss_parts_total(part, items, a->loss_sum);
+    if (part) {
+        *a->loss_sum = fp_loss_parts_sum(part, items);
+        free(part);
+    }
     return FP_OK;
 }
 
@@ -693,7 +712,10 @@ int FP_NAME(nll_loss_fused)(const fp_class_loss_args *a, int n_threads)
         if (part)
             part[c] = acc;
     }
-    fp_loss_parts_total(part, nchunks, a->loss_sum);
+    if (part) {
+        *a->loss_sum = fp_loss_parts_sum(part, nchunks);
+        free(part);
+    }
     return FP_OK;
 }
 
