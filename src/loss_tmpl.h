@@ -660,7 +660,23 @@ int FP_NAME(cross_entropy_fused)(const fp_class_loss_args *a, int n_threads)
     return FP_OK;
 }
 
-/* nll: loss = -w_y x[n, y, s]; the gradient is zero but at the target. */
+/* Zero the gradient entries (n, :, s) of samples i = n S + s in [i0, i1). */
+static void FP_NAME(nll_zero)(FP_T *grad, int64_t C, int64_t S, int64_t i0, int64_t i1)
+{
+    for (int64_t n = i0 / S; n * S < i1; n++) {
+        int64_t sa = FP_MAX(i0, n * S) - n * S, sb = FP_MIN(i1, (n + 1) * S) - n * S;
+        FP_T *g = grad + n * C * S;
+        if (sa == 0 && sb == S)
+            memset(g, 0, (size_t)(C * S) * sizeof(FP_T));
+        else
+            for (int64_t c = 0; c < C; c++)
+                memset(g + c * S + sa, 0, (size_t)(sb - sa) * sizeof(FP_T));
+    }
+}
+
+/* nll: loss = -w_y x[n, y, s]; the gradient is zero but at the target. Each
+ * chunk of samples zeroes and then fills its own gradient entries, so one
+ * parallel region does both. */
 int FP_NAME(nll_loss_fused)(const fp_class_loss_args *a, int n_threads)
 {
     const int64_t N = a->N, C = a->C, S = a->S, ns = N * S;
@@ -675,25 +691,21 @@ int FP_NAME(nll_loss_fused)(const fp_class_loss_args *a, int n_threads)
     FP_T *loss = a->loss, *grad = a->grad;
     const double gs = a->grad_scale;
     const int64_t ig = a->ignore_index;
-    if (grad) {
-        int64_t total = ns * C, nchunks = (total + FP_CHUNK - 1) / FP_CHUNK;
-        int nt = fp_threads_for(total, n_threads);
-        #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t c = 0; c < nchunks; c++) {
-            int64_t lo = c * FP_CHUNK;
-            memset(grad + lo, 0, (size_t)FP_MIN(FP_CHUNK, total - lo) * sizeof(FP_T));
-        }
-    }
-    int64_t nchunks = (ns + FP_CHUNK - 1) / FP_CHUNK;
+    /* samples per chunk: about FP_CHUNK gradient elements, fixed by the shape
+     * alone (so the loss sums alike with and without the gradient) */
+    const int64_t per = FP_MAX((int64_t)1, FP_CHUNK / C);
+    int64_t nchunks = (ns + per - 1) / per;
     double *part = NULL;
     if (a->loss_sum && !(part = malloc((size_t)nchunks * sizeof *part)))
         return FP_ERR_NOMEM;
-    int nt = fp_threads_for(ns, n_threads);
+    int nt = fp_threads_for(grad ? ns * C : ns, n_threads);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t c = 0; c < nchunks; c++) {
         double acc = 0.0;
-        int64_t hi = FP_MIN(ns, (c + 1) * FP_CHUNK);
-        for (int64_t i = c * FP_CHUNK; i < hi; i++) {
+        int64_t lo = c * per, hi = FP_MIN(ns, lo + per);
+        if (grad)
+            FP_NAME(nll_zero)(grad, C, S, lo, hi);
+        for (int64_t i = lo; i < hi; i++) {
             int64_t y = t[i];
             if (y == ig || y < 0 || y >= C) {
                 if (loss)

@@ -587,3 +587,17 @@ def test_python_sequences_take_the_input_dtype(rng):
     close(fp.mse_loss(x, x.tolist()), 0.0, np.float32)
     close(fp.binary_cross_entropy_with_logits(x, np.zeros((4, 3), np.float32), pos_weight=[1.0, 2.0, 3.0]),
           R.bce_with_logits(x, np.zeros((4, 3)), None, np.array([1.0, 2.0, 3.0])).mean(), np.float32)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 20000), (3, 70000), (5, 2, 7)])
+def test_nll_chunks_split_samples(shape, rng):
+    # gradient chunks that start and end inside one sample's spatial run
+    x, t, C = _class_case(rng, np.float64, shape)
+    loss, grad = fp.nll_loss(x, t, reduction="sum", return_grad=True)
+    assert loss == fp.nll_loss(x, t, reduction="sum")
+    want = np.zeros(x.shape)
+    keep = t != -100
+    tc = np.where(keep, t, 0)
+    np.put_along_axis(want, tc[:, None], np.where(keep, -1.0, 0.0)[:, None], axis=1)
+    np.testing.assert_array_equal(grad, want)
+    np.testing.assert_allclose(loss, R.nll(x, t, None, -100, "sum"), rtol=1e-12)
