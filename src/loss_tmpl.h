@@ -377,21 +377,21 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T m, int64_t C, FP_T *e)
     if (e) {
         for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
             for (int j = 0; j < FP_LOSS_LANES; j++) {
-                FP_T v = fp_exp_nan(x[i + j] - m);
+                FP_T v = fp_exp_nonpos(x[i + j] - m);
                 e[i + j] = v;
                 acc[j] += v;
             }
         for (int j = 0; i < C; i++, j++) {
-            FP_T v = fp_exp_nan(x[i] - m);
+            FP_T v = fp_exp_nonpos(x[i] - m);
             e[i] = v;
             acc[j] += v;
         }
     } else {
         for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
             for (int j = 0; j < FP_LOSS_LANES; j++)
-                acc[j] += fp_exp_nan(x[i + j] - m);
+                acc[j] += fp_exp_nonpos(x[i + j] - m);
         for (int j = 0; i < C; i++, j++)
-            acc[j] += fp_exp_nan(x[i] - m);
+            acc[j] += fp_exp_nonpos(x[i] - m);
     }
     return FP_NAME(lanes_total)(acc);
 }
@@ -530,13 +530,13 @@ FP_CLONES static void FP_NAME(ce_tile)(const FP_NAME(ce_ctx) *cx, int64_t n, int
         if (gt) {
             FP_T *gc = gt + c * S;
             for (int64_t s = 0; s < ts; s++) {
-                FP_T v = fp_exp_nan(xc[s] - m[s]);
+                FP_T v = fp_exp_nonpos(xc[s] - m[s]);
                 gc[s] = v;
                 se[s] += v;
             }
         } else {
             for (int64_t s = 0; s < ts; s++)
-                se[s] += fp_exp_nan(xc[s] - m[s]);
+                se[s] += fp_exp_nonpos(xc[s] - m[s]);
         }
     }
     if (tt) {
