@@ -102,7 +102,7 @@ FP_INLINE void FP_NAME(pw_huber)(const FP_T *x, const FP_T *y, int64_t n, FP_T d
 #define FP_BCE_BODY(PT)                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                           \
         FP_T xv = x[i], tv = t[i];                                                              \
-        FP_T e = fp_exp_nan(-FP_FABS(xv));                                                          \
+        FP_T e = fp_exp_nonpos(-FP_FABS(xv));                                                          \
         FP_T inv = 1 / (1 + e);                                                                 \
         FP_T nls = (xv < 0 ? -xv : (FP_T)0) + fp_log1p_inv(e, inv);                             \
         FP_T sig = xv >= 0 ? inv : e * inv;                                                     \
@@ -129,7 +129,7 @@ FP_INLINE void FP_NAME(pw_bce)(const FP_T *x, const FP_T *t, const FP_T *pw, int
 #define FP_FOCAL_BODY(QPOW)                                                                     \
     for (int64_t i = 0; i < n; i++) {                                                           \
         FP_T xv = x[i], tv = t[i];                                                              \
-        FP_T e = fp_exp_nan(-FP_FABS(xv));                                                          \
+        FP_T e = fp_exp_nonpos(-FP_FABS(xv));                                                          \
         FP_T inv = 1 / (1 + e);                                                                 \
         FP_T small = e * inv;                                                                   \
         FP_T sig = xv >= 0 ? inv : small, sigm = xv >= 0 ? small : inv;                        \
