@@ -15,5 +15,7 @@ from fastprims._config import (
 )
 from fastprims.activation import *  # noqa: F401,F403
 from fastprims import activation
+from fastprims.loss import *  # noqa: F401,F403
+from fastprims import loss
 
 __version__ = "0.1.0"
