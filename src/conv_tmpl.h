@@ -6,6 +6,10 @@
  */
 
 #define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+/* Vectors of output columns per register block of the direct kernels. */
+#ifndef FP_CONV_NV
+#define FP_CONV_NV 2
+#endif
 typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
 #define VEC FP_NAME(vec)
 #define VLOAD(v, p) memcpy(&(v), (p), sizeof(VEC))
@@ -16,9 +20,20 @@ typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
     do {                                                                    \
         FP_T t_[FP_VL] = {0};                                               \
         int64_t n_ = (n) < 0 ? 0 : ((n) > FP_VL ? FP_VL : (n));             \
-        if (n_) memcpy(t_, (p), (size_t)n_ * sizeof(FP_T));                 \
+        for (int64_t i_ = 0; i_ < n_; i_++) t_[i_] = (p)[i_];               \
         memcpy(&(v), t_, sizeof(VEC));                                      \
     } while (0)
+
+/* Lanes [0, n) of the vector all-ones, the rest zero (for masking with &). */
+typedef FP_IT FP_NAME(ivec) __attribute__((vector_size(64)));
+#define IVEC FP_NAME(ivec)
+#define VMASK(v, m) ((v) = (VEC)((IVEC)(v) & (m)))
+FP_INLINE void FP_NAME(lane_mask)(IVEC *m, int64_t n)
+{
+    FP_IT t[FP_VL];
+    for (int64_t l = 0; l < FP_VL; l++) t[l] = l < n ? (FP_IT)-1 : 0;
+    memcpy(m, t, sizeof(IVEC));
+}
 
 /* ------------------------------------------------------------------------ */
 /* im2col / col2im over a tile of output positions [p0, p1) of one image.   */
@@ -343,7 +358,7 @@ typedef struct {
 static FP_NAME(rowgeom) FP_NAME(row_geometry)(const fp_conv2d_shape *s, int64_t min_len)
 {
     FP_NAME(rowgeom) g;
-    int64_t owp = (s->ow + 2 * FP_VL - 1) / (2 * FP_VL) * (2 * FP_VL);
+    int64_t owp = (s->ow + FP_CONV_NV * FP_VL - 1) / (FP_CONV_NV * FP_VL) * (FP_CONV_NV * FP_VL);
     g.kwpad = (s->kw + 3) / 4 * 4;
     g.len = FP_MAX(owp + ((g.kwpad - 1) * s->dw) / s->sw + 1, min_len);
     g.row = s->sw * g.len;
@@ -380,28 +395,28 @@ static inline void FP_NAME(kh_range)(const fp_conv2d_shape *s, int64_t oh, int64
     fp_conv_valid_range(oh * s->sh - s->ph, s->dh, s->h, s->kh, lo, hi);
 }
 
-/* COB output channels x 2 vectors of output columns of row oh, accumulated
- * in registers over nci buffered input channels (rows kh_lo..kh_hi). */
+/* COB output channels x FP_CONV_NV vectors of output columns of row oh,
+ * accumulated in registers over nci buffered input channels (rows
+ * kh_lo..kh_hi). */
 FP_INLINE void FP_NAME(fwd_block)(const int COB, const fp_conv2d_shape *s, FP_NAME(rowgeom) g,
                                   const int64_t *koff, const FP_T *buf, int64_t nci, int64_t ci0,
                                   int64_t kh_lo, int64_t kh_hi, const FP_T *w, int64_t kwt,
                                   const FP_T *b, FP_T *y, int64_t P, int first)
 {
     const int64_t KH = s->kh, KW = s->kw, OW = s->ow;
-    for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += FP_CONV_NV * FP_VL) {
         const int64_t nv = OW - ow0;
-        VEC acc[COB][2];
+        VEC acc[COB][FP_CONV_NV];
         for (int c = 0; c < COB; c++) {
-            if (first) {
-                FP_T bv = b ? b[c] : (FP_T)0;
-                acc[c][0] = (VEC){0} + bv;
-                acc[c][1] = acc[c][0];
-            } else if (nv >= 2 * FP_VL) {
-                VLOAD(acc[c][0], y + c * P + ow0);
-                VLOAD(acc[c][1], y + c * P + ow0 + FP_VL);
-            } else {
-                VLOAD_PART(acc[c][0], y + c * P + ow0, nv);
-                VLOAD_PART(acc[c][1], y + c * P + ow0 + FP_VL, nv - FP_VL);
+            for (int v = 0; v < FP_CONV_NV; v++) {
+                if (first) {
+                    FP_T bv = b ? b[c] : (FP_T)0;
+                    acc[c][v] = (VEC){0} + bv;
+                } else if (nv >= FP_CONV_NV * FP_VL) {
+                    VLOAD(acc[c][v], y + c * P + ow0 + v * FP_VL);
+                } else {
+                    VLOAD_PART(acc[c][v], y + c * P + ow0 + v * FP_VL, nv - v * FP_VL);
+                }
             }
         }
         for (int64_t ci = 0; ci < nci; ci++) {
@@ -409,26 +424,22 @@ FP_INLINE void FP_NAME(fwd_block)(const int COB, const fp_conv2d_shape *s, FP_NA
                 const FP_T *rb = buf + (ci * KH + kh) * g.row + ow0;
                 const FP_T *wp = w + ((ci0 + ci) * KH + kh) * KW;
                 for (int64_t kw = 0; kw < KW; kw++) {
-                    VEC x0, x1;
-                    VLOAD(x0, rb + koff[kw]);
-                    VLOAD(x1, rb + koff[kw] + FP_VL);
+                    VEC xv[FP_CONV_NV];
+                    for (int v = 0; v < FP_CONV_NV; v++) VLOAD(xv[v], rb + koff[kw] + v * FP_VL);
                     for (int c = 0; c < COB; c++) {
                         FP_T wv = wp[c * kwt + kw];
-                        acc[c][0] += wv * x0;
-                        acc[c][1] += wv * x1;
+                        for (int v = 0; v < FP_CONV_NV; v++) acc[c][v] += wv * xv[v];
                     }
                 }
             }
         }
         for (int c = 0; c < COB; c++) {
             FP_T *yr = y + c * P + ow0;
-            if (nv >= 2 * FP_VL) {
-                VSTORE(yr, acc[c][0]);
-                VSTORE(yr + FP_VL, acc[c][1]);
+            if (nv >= FP_CONV_NV * FP_VL) {
+                for (int v = 0; v < FP_CONV_NV; v++) VSTORE(yr + v * FP_VL, acc[c][v]);
             } else {
-                FP_T t[2 * FP_VL];
-                VSTORE(t, acc[c][0]);
-                VSTORE(t + FP_VL, acc[c][1]);
+                FP_T t[FP_CONV_NV * FP_VL];
+                for (int v = 0; v < FP_CONV_NV; v++) VSTORE(t + v * FP_VL, acc[c][v]);
                 memcpy(yr, t, (size_t)nv * sizeof(FP_T));
             }
         }
@@ -469,6 +480,257 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
     } while (ci0 < Cig);
 }
 
+/* ---- one input channel per output channel (depthwise, groups == C_in) ----
+ * Memory-bound: each unit is one (image, output channel) plane. All input
+ * rows of the plane are buffered once (zero-padded, stride-phase-split;
+ * FP_CONV_PLANE_BYTES at most, else the general kernel is used), so x is read
+ * from memory once and y written once. */
+#define FP_CONV_PLANE_BYTES ((int64_t)1 << 20)
+
+FP_INLINE void FP_NAME(build_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *xc, FP_T *buf)
+{
+    for (int64_t ih = 0; ih < s->h; ih++)
+        FP_NAME(build_row)(xc + ih * s->w, s->w, s->sw, s->pw, g.len, buf + ih * g.row);
+}
+
+FP_CLONES static void FP_NAME(dw_fwd_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
+                                            const FP_T *xc, const FP_T *wc, FP_T bias, FP_T *yc, FP_T *buf)
+{
+    const int64_t OW = s->ow, KW = s->kw;
+    FP_NAME(build_plane)(s, g, xc, buf);
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        int64_t kh_lo, kh_hi;
+        FP_NAME(kh_range)(s, oh, &kh_lo, &kh_hi);
+        FP_T *yr = yc + oh * OW;
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
+            VEC a0 = (VEC){0} + bias, a1 = a0;
+            for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+                const FP_T *rb = buf + (oh * s->sh - s->ph + kh * s->dh) * g.row + ow0;
+                const FP_T *wk = wc + kh * KW;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    VEC x0, x1;
+                    VLOAD(x0, rb + koff[kw]);
+                    VLOAD(x1, rb + koff[kw] + FP_VL);
+                    a0 += wk[kw] * x0;
+                    a1 += wk[kw] * x1;
+                }
+            }
+            const int64_t nv = OW - ow0;
+            if (nv >= 2 * FP_VL) {
+                VSTORE(yr + ow0, a0);
+                VSTORE(yr + ow0 + FP_VL, a1);
+            } else {
+                FP_T t[2 * FP_VL];
+                VSTORE(t, a0);
+                VSTORE(t + FP_VL, a1);
+                memcpy(yr + ow0, t, (size_t)nv * sizeof(FP_T));
+            }
+        }
+    }
+}
+
+/* grad_x plane of input channel ci: sum over its cog output channels of the
+ * transposed correlation, accumulated in the phase-split row buffer. One tap
+ * at a time over the whole plane: successive read-modify-writes then never
+ * overlap a store still in flight (tap-after-tap on shifted, overlapping
+ * vectors defeats store-to-load forwarding and runs ~20x slower). */
+FP_CLONES static void FP_NAME(dw_bwi_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
+                                            const FP_T *gyc, const FP_T *wc, int64_t cog, FP_T *gxc, FP_T *buf)
+{
+    const int64_t OW = s->ow, KH = s->kh, KW = s->kw, KK = KH * KW, P = s->oh * OW, W = s->w;
+    memset(buf, 0, (size_t)(s->h * g.row) * sizeof(FP_T));
+    for (int64_t co = 0; co < cog; co++) {
+        const FP_T *gp = gyc + co * P;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const FP_T wv = wc[co * KK + kh * KW + kw];
+                /* gv is zero past the row, so a full-vector update only adds
+                 * zeros there, unless the weight is Inf/NaN. */
+                const int full_ok = wv - wv == 0;
+                for (int64_t oh = 0; oh < s->oh; oh++) {
+                    int64_t ih = oh * s->sh - s->ph + kh * s->dh;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    FP_T *rb = buf + ih * g.row + koff[kw];
+                    const FP_T *gr = gp + oh * OW;
+                    for (int64_t ow0 = 0; ow0 < OW; ow0 += FP_VL) {
+                        const int64_t nv = OW - ow0;
+                        VEC gv, d;
+                        if (nv >= FP_VL)
+                            VLOAD(gv, gr + ow0);
+                        else if (full_ok)
+                            VLOAD_PART(gv, gr + ow0, nv);
+                        else {
+                            for (int64_t l = 0; l < nv; l++) rb[ow0 + l] += wv * gr[ow0 + l];
+                            continue;
+                        }
+                        VLOAD(d, rb + ow0);
+                        d += wv * gv;
+                        VSTORE(rb + ow0, d);
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t ih = 0; ih < s->h; ih++) {
+        const FP_T *src = buf + ih * g.row;
+        FP_T *dst = gxc + ih * W;
+        if (s->sw == 1)
+            memcpy(dst, src + s->pw, (size_t)W * sizeof(FP_T));
+        else
+            for (int64_t iw = 0; iw < W; iw++) {
+                int64_t j = iw + s->pw;
+                dst[iw] = src[(j % s->sw) * g.len + j / s->sw];
+            }
+    }
+}
+
+/* grad_weight of one output channel (one input channel): per image, each tap
+ * is one dot product over the plane kept in a register; the per-image sums
+ * add into acc (KK vectors), reduced lane by lane at the end. */
+FP_CLONES static void FP_NAME(dw_bww_channel)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
+                                              const FP_T *gy, const FP_T *x, int64_t co, int64_t ci, FP_T *gwc,
+                                              FP_T *buf, FP_T *acc)
+{
+    const int64_t OW = s->ow, KH = s->kh, KW = s->kw, KK = KH * KW, P = s->oh * OW, HW = s->h * s->w;
+    const int64_t nfull = OW / FP_VL * FP_VL, rem = OW - nfull;
+    IVEC m;
+    FP_NAME(lane_mask)(&m, rem);
+    memset(acc, 0, (size_t)(KK * FP_VL) * sizeof(FP_T));
+    for (int64_t n = 0; n < s->n; n++) {
+        FP_NAME(build_plane)(s, g, x + (n * s->c_in + ci) * HW, buf);
+        const FP_T *gp = gy + (n * s->c_out + co) * P;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            for (int64_t kw = 0; kw < KW; kw++) {
+                VEC a0 = (VEC){0}, a1 = (VEC){0};
+                for (int64_t oh = 0; oh < s->oh; oh++) {
+                    int64_t ih = oh * s->sh - s->ph + kh * s->dh;
+                    if (ih < 0 || ih >= s->h)
+                        continue;
+                    const FP_T *rb = buf + ih * g.row + koff[kw];
+                    const FP_T *gr = gp + oh * OW;
+                    int64_t ow0 = 0;
+                    for (; ow0 + 2 * FP_VL <= nfull; ow0 += 2 * FP_VL) {
+                        VEC g0, g1, x0, x1;
+                        VLOAD(g0, gr + ow0);
+                        VLOAD(g1, gr + ow0 + FP_VL);
+                        VLOAD(x0, rb + ow0);
+                        VLOAD(x1, rb + ow0 + FP_VL);
+                        a0 += g0 * x0;
+                        a1 += g1 * x1;
+                    }
+                    for (; ow0 < nfull; ow0 += FP_VL) {
+                        VEC g0, x0;
+                        VLOAD(g0, gr + ow0);
+                        VLOAD(x0, rb + ow0);
+                        a0 += g0 * x0;
+                    }
+                    if (rem) {
+                        /* zero past the row in both factors: no Inf/NaN leaks in */
+                        VEC g0, x0;
+                        VLOAD_PART(g0, gr + ow0, rem);
+                        VLOAD(x0, rb + ow0);
+                        VMASK(x0, m);
+                        a1 += g0 * x0;
+                    }
+                }
+                FP_T *ap = acc + (kh * KW + kw) * FP_VL;
+                VEC t;
+                VLOAD(t, ap);
+                t += a0 + a1;
+                VSTORE(ap, t);
+            }
+        }
+    }
+    for (int64_t k = 0; k < KK; k++) {
+        FP_T total = 0;
+        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
+        gwc[k] = total;
+    }
+}
+
+static int FP_NAME(plane_path)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g)
+{
+    return s->c_in / s->groups == 1 && s->h * g.row * (int64_t)sizeof(FP_T) <= FP_CONV_PLANE_BYTES;
+}
+
+/* Per-thread scratch of `per_thread` elements plus the tap offsets. */
+static int FP_NAME(direct_scratch)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, int nth, int64_t per_thread,
+                                   FP_T **bufs, int64_t **koff)
+{
+    *bufs = malloc((size_t)FP_MAX(nth * per_thread, 1) * sizeof(FP_T));
+    *koff = malloc((size_t)g.kwpad * sizeof(int64_t));
+    if (!*bufs || !*koff) {
+        free(*bufs);
+        free(*koff);
+        return FP_ERR_NOMEM;
+    }
+    FP_NAME(tap_offsets)(s, g, *koff);
+    return FP_OK;
+}
+
+static int FP_NAME(dw_forward)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *x, const FP_T *w,
+                               const FP_T *b, FP_T *y, int n_threads)
+{
+    const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
+    const int64_t units = s->n * s->c_out;
+    const int nth = fp_conv_threads(units * P * KK, units, n_threads);
+    FP_T *bufs;
+    int64_t *koff;
+    if (FP_NAME(direct_scratch)(s, g, nth, s->h * g.row, &bufs, &koff))
+        return FP_ERR_NOMEM;
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        int64_t co = u % s->c_out, n = u / s->c_out;
+        FP_NAME(dw_fwd_plane)(s, g, koff, x + (n * s->c_in + co / Cog) * HW, w + co * KK, b ? b[co] : (FP_T)0,
+                              y + u * P, bufs + fp_thread_id() * s->h * g.row);
+    }
+    free(bufs);
+    free(koff);
+    return FP_OK;
+}
+
+static int FP_NAME(dw_backward_input)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *gy,
+                                      const FP_T *w, FP_T *gx, int n_threads)
+{
+    const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
+    const int64_t units = s->n * s->c_in;
+    const int nth = fp_conv_threads(s->n * s->c_out * P * KK, units, n_threads);
+    FP_T *bufs;
+    int64_t *koff;
+    if (FP_NAME(direct_scratch)(s, g, nth, s->h * g.row, &bufs, &koff))
+        return FP_ERR_NOMEM;
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        int64_t ci = u % s->c_in, n = u / s->c_in;
+        FP_NAME(dw_bwi_plane)(s, g, koff, gy + (n * s->c_out + ci * Cog) * P, w + ci * Cog * KK, Cog, gx + u * HW,
+                              bufs + fp_thread_id() * s->h * g.row);
+    }
+    free(bufs);
+    free(koff);
+    return FP_OK;
+}
+
+static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *gy,
+                                       const FP_T *x, FP_T *gw, int n_threads)
+{
+    const int64_t Cog = s->c_out / s->groups, P = s->oh * s->ow, KK = s->kh * s->kw;
+    const int64_t units = s->c_out, per_thread = s->h * g.row + KK * FP_VL;
+    const int nth = fp_conv_threads(s->n * s->c_out * P * KK, units, n_threads);
+    FP_T *bufs;
+    int64_t *koff;
+    if (FP_NAME(direct_scratch)(s, g, nth, per_thread, &bufs, &koff))
+        return FP_ERR_NOMEM;
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int64_t co = 0; co < units; co++) {
+        FP_T *buf = bufs + fp_thread_id() * per_thread;
+        FP_NAME(dw_bww_channel)(s, g, koff, gy, x, co, co / Cog, gw + co * KK, buf, buf + s->h * g.row);
+    }
+    free(bufs);
+    free(koff);
+    return FP_OK;
+}
+
 /* Row buffers of one unit stay within this many bytes (L1-resident). */
 #define FP_CONV_ROWBUF_BYTES ((int64_t)24 << 10)
 /* Output channels handled by one work unit (they share the row buffers). */
@@ -486,6 +748,8 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
         return FP_OK;
     }
     FP_NAME(rowgeom) g = FP_NAME(row_geometry)(s, 0);
+    if (FP_NAME(plane_path)(s, g))
+        return FP_NAME(dw_forward)(s, g, x, w, b, y, n_threads);
     int64_t cib = FP_MIN(FP_MAX(FP_CONV_ROWBUF_BYTES / (s->kh * g.row * (int64_t)sizeof(FP_T)), 1), Cig);
     const int64_t ncu = (Cog + FP_CONV_DIRECT_CO - 1) / FP_CONV_DIRECT_CO;
     const int64_t units = N * G * ncu * OH;
@@ -616,6 +880,8 @@ int FP_NAME(conv2d_backward_input_direct)(const fp_conv2d_shape *s, const FP_T *
     }
     /* Accumulator rows must also reach every input column: j = iw + pw. */
     FP_NAME(rowgeom) g = FP_NAME(row_geometry)(s, (s->w - 1 + s->pw) / s->sw + 1);
+    if (FP_NAME(plane_path)(s, g))
+        return FP_NAME(dw_backward_input)(s, g, gy, w, gx, n_threads);
     const int64_t ncu = (Cig + FP_CONV_DIRECT_CO - 1) / FP_CONV_DIRECT_CO;
     const int64_t units = N * G * ncu * H;
     const int nth = fp_conv_threads(N * s->c_out * P * Cig * s->kh * s->kw, units, n_threads);
@@ -675,7 +941,12 @@ FP_CLONES static void FP_NAME(direct_bww_unit)(const fp_conv2d_shape *s, FP_NAME
                     } else {
                         /* Lanes past the row are zero in both factors, so an
                          * Inf/NaN outside the window cannot leak in. */
-                        for (int k = 0; k < 4; k++) VLOAD_PART(xv[k], buf + koff[kw0 + k] + ow0, nv);
+                        IVEC m;
+                        FP_NAME(lane_mask)(&m, nv);
+                        for (int k = 0; k < 4; k++) {
+                            VLOAD(xv[k], buf + koff[kw0 + k] + ow0);
+                            VMASK(xv[k], m);
+                        }
                         for (int c = 0; c < 4; c++) VLOAD_PART(gv[c], gyn + cidx[c] * P + oh * OW + ow0, nv);
                     }
                     for (int c = 0; c < 4; c++)
@@ -705,6 +976,8 @@ int FP_NAME(conv2d_backward_weight_direct)(const fp_conv2d_shape *s, const FP_T 
         return FP_OK;
     }
     FP_NAME(rowgeom) g = FP_NAME(row_geometry)(s, 0);
+    if (FP_NAME(plane_path)(s, g))
+        return FP_NAME(dw_backward_weight)(s, g, gy, x, gw, n_threads);
     const int64_t ncb = (Cog + 3) / 4, nkb = (KW + 3) / 4;
     const int64_t units = G * ncb * Cig * nkb;
     const int nth = fp_conv_threads(s->n * s->c_out * s->oh * s->ow * Cig * s->kh * KW, units, n_threads);
@@ -732,3 +1005,5 @@ int FP_NAME(conv2d_backward_weight_direct)(const fp_conv2d_shape *s, const FP_T 
 #undef VLOAD
 #undef VSTORE
 #undef VLOAD_PART
+#undef IVEC
+#undef VMASK
