@@ -7,13 +7,15 @@
 
 #define FP_VL ((int64_t)(64 / sizeof(FP_T)))
 /* Vectors of output columns per register block of the direct kernels. */
-#ifndef FP_CONV_NV
 #define FP_CONV_NV 2
-#endif
 typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
 #define VEC FP_NAME(vec)
-#define VLOAD(v, p) memcpy(&(v), (p), sizeof(VEC))
-#define VSTORE(p, v) memcpy((p), &(v), sizeof(VEC))
+/* Unaligned vector access through an aligned(1), may_alias type: unlike
+ * memcpy it does not take the address of the register variable, so
+ * accumulator arrays stay in registers across the loops. */
+typedef FP_T FP_NAME(uvec) __attribute__((vector_size(64), aligned(1), may_alias));
+#define VLOAD(v, p) ((v) = *(const FP_NAME(uvec) *)(p))
+#define VSTORE(p, v) (*(FP_NAME(uvec) *)(p) = (v))
 
 /* v = p[0..n) followed by zeros (n < FP_VL lanes valid). */
 #define VLOAD_PART(v, p, n)                                                 \
@@ -21,7 +23,7 @@ typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
         FP_T t_[FP_VL] = {0};                                               \
         int64_t n_ = (n) < 0 ? 0 : ((n) > FP_VL ? FP_VL : (n));             \
         for (int64_t i_ = 0; i_ < n_; i_++) t_[i_] = (p)[i_];               \
-        memcpy(&(v), t_, sizeof(VEC));                                      \
+        VLOAD(v, t_);                                                       \
     } while (0)
 
 /* Lanes [0, n) of the vector all-ones, the rest zero (for masking with &). */
@@ -395,55 +397,107 @@ static inline void FP_NAME(kh_range)(const fp_conv2d_shape *s, int64_t oh, int64
     fp_conv_valid_range(oh * s->sh - s->ph, s->dh, s->h, s->kh, lo, hi);
 }
 
-/* COB output channels x FP_CONV_NV vectors of output columns of row oh,
+/* COB (<= 8) output channels x 2 vectors of output columns of row oh,
  * accumulated in registers over nci buffered input channels (rows
- * kh_lo..kh_hi). */
-FP_INLINE void FP_NAME(fwd_block)(const int COB, const fp_conv2d_shape *s, FP_NAME(rowgeom) g,
+ * kh_lo..kh_hi). w is the block's packed weights: [ci][kh][kw][COB].
+ * The 16 accumulators are named variables, not an array: GCC keeps an array
+ * of vectors in memory across the outer loops (a load and a store of every
+ * accumulator per kernel row, half the speed). */
+#define FP_ACC_DECL(c) VEC a##c##0 = (VEC){0}, a##c##1 = (VEC){0}
+#define FP_ACC_INIT(c)                                                                     \
+    if (COB > c) {                                                                         \
+        if (first) {                                                                       \
+            a##c##0 = (VEC){0} + (b ? b[c] : (FP_T)0);                                     \
+            a##c##1 = a##c##0;                                                             \
+        } else if (nv >= 2 * FP_VL) {                                                      \
+            VLOAD(a##c##0, y + c * P + ow0);                                               \
+            VLOAD(a##c##1, y + c * P + ow0 + FP_VL);                                       \
+        } else {                                                                           \
+            VLOAD_PART(a##c##0, y + c * P + ow0, nv);                                      \
+            VLOAD_PART(a##c##1, y + c * P + ow0 + FP_VL, nv - FP_VL);                      \
+        }                                                                                  \
+    }
+#define FP_ACC_FMA(c)                                                                      \
+    if (COB > c) {                                                                         \
+        FP_T wv = wp[kw * COB + c];                                                        \
+        a##c##0 += wv * x0;                                                                \
+        a##c##1 += wv * x1;                                                                \
+    }
+#define FP_ACC_STORE(c)                                                                    \
+    if (COB > c) {                                                                         \
+        FP_T *yr = y + c * P + ow0;                                                        \
+        if (nv >= 2 * FP_VL) {                                                             \
+            VSTORE(yr, a##c##0);                                                           \
+            VSTORE(yr + FP_VL, a##c##1);                                                   \
+        } else {                                                                           \
+            FP_T t[2 * FP_VL];                                                             \
+            VSTORE(t, a##c##0);                                                            \
+            VSTORE(t + FP_VL, a##c##1);                                                    \
+            memcpy(yr, t, (size_t)nv * sizeof(FP_T));                                      \
+        }                                                                                  \
+    }
+#define FP_ACC_ALL(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+
+FP_INLINE void FP_NAME(fwd_block)(const int COB, const int KWC, const fp_conv2d_shape *s, FP_NAME(rowgeom) g,
                                   const int64_t *koff, const FP_T *buf, int64_t nci, int64_t ci0,
-                                  int64_t kh_lo, int64_t kh_hi, const FP_T *w, int64_t kwt,
-                                  const FP_T *b, FP_T *y, int64_t P, int first)
+                                  int64_t kh_lo, int64_t kh_hi, const FP_T *w, const FP_T *b, FP_T *y,
+                                  int64_t P, int first)
 {
-    const int64_t KH = s->kh, KW = s->kw, OW = s->ow;
-    for (int64_t ow0 = 0; ow0 < OW; ow0 += FP_CONV_NV * FP_VL) {
+    /* KWC: the kernel width as a compile-time constant (0: runtime), so the
+     * common 3-wide rows unroll completely */
+    const int64_t KH = s->kh, KW = KWC ? KWC : s->kw, OW = s->ow;
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
         const int64_t nv = OW - ow0;
-        VEC acc[COB][FP_CONV_NV];
-        for (int c = 0; c < COB; c++) {
-            for (int v = 0; v < FP_CONV_NV; v++) {
-                if (first) {
-                    FP_T bv = b ? b[c] : (FP_T)0;
-                    acc[c][v] = (VEC){0} + bv;
-                } else if (nv >= FP_CONV_NV * FP_VL) {
-                    VLOAD(acc[c][v], y + c * P + ow0 + v * FP_VL);
-                } else {
-                    VLOAD_PART(acc[c][v], y + c * P + ow0 + v * FP_VL, nv - v * FP_VL);
-                }
-            }
-        }
+        FP_ACC_DECL(0); FP_ACC_DECL(1); FP_ACC_DECL(2); FP_ACC_DECL(3);
+        FP_ACC_DECL(4); FP_ACC_DECL(5); FP_ACC_DECL(6); FP_ACC_DECL(7);
+        FP_ACC_ALL(FP_ACC_INIT)
         for (int64_t ci = 0; ci < nci; ci++) {
             for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
                 const FP_T *rb = buf + (ci * KH + kh) * g.row + ow0;
-                const FP_T *wp = w + ((ci0 + ci) * KH + kh) * KW;
+                const FP_T *wp = w + ((ci0 + ci) * KH + kh) * KW * COB;
                 for (int64_t kw = 0; kw < KW; kw++) {
-                    VEC xv[FP_CONV_NV];
-                    for (int v = 0; v < FP_CONV_NV; v++) VLOAD(xv[v], rb + koff[kw] + v * FP_VL);
-                    for (int c = 0; c < COB; c++) {
-                        FP_T wv = wp[c * kwt + kw];
-                        for (int v = 0; v < FP_CONV_NV; v++) acc[c][v] += wv * xv[v];
-                    }
+                    VEC x0, x1;
+                    VLOAD(x0, rb + koff[kw]);
+                    VLOAD(x1, rb + koff[kw] + FP_VL);
+                    FP_ACC_ALL(FP_ACC_FMA)
                 }
             }
         }
-        for (int c = 0; c < COB; c++) {
-            FP_T *yr = y + c * P + ow0;
-            if (nv >= FP_CONV_NV * FP_VL) {
-                for (int v = 0; v < FP_CONV_NV; v++) VSTORE(yr + v * FP_VL, acc[c][v]);
-            } else {
-                FP_T t[FP_CONV_NV * FP_VL];
-                for (int v = 0; v < FP_CONV_NV; v++) VSTORE(t + v * FP_VL, acc[c][v]);
-                memcpy(yr, t, (size_t)nv * sizeof(FP_T));
+        FP_ACC_ALL(FP_ACC_STORE)
+    }
+}
+#undef FP_ACC_DECL
+#undef FP_ACC_INIT
+#undef FP_ACC_FMA
+#undef FP_ACC_STORE
+#undef FP_ACC_ALL
+
+/* Output channels handled by one work unit (they share the row buffers). */
+#ifndef FP_CONV_DIRECT_CO
+#define FP_CONV_DIRECT_CO 32
+#endif
+
+/* Output-channel blocks of a direct work unit of nco channels: 8, then 4, then 1. */
+static inline int64_t FP_NAME(co_block)(int64_t remaining)
+{
+    return remaining >= 8 ? 8 : (remaining >= 4 ? 4 : 1);
+}
+
+/* Weights re-laid out per output-channel block as [ci][kh][kw][block] so the
+ * kernel's broadcasts walk one contiguous stream (same size as weight). */
+static void FP_NAME(pack_weights)(const fp_conv2d_shape *s, const FP_T *w, FP_T *wpk)
+{
+    const int64_t G = s->groups, Cog = s->c_out / G, kwt = s->c_in / G * s->kh * s->kw;
+    for (int64_t gi = 0; gi < G; gi++)
+        for (int64_t cu = 0; cu < Cog; cu += FP_CONV_DIRECT_CO) {
+            int64_t nco = FP_MIN(FP_CONV_DIRECT_CO, Cog - cu);
+            for (int64_t co = 0; co < nco;) {
+                int64_t cb = FP_NAME(co_block)(nco - co), base = (gi * Cog + cu + co) * kwt;
+                for (int64_t c = 0; c < cb; c++)
+                    for (int64_t k = 0; k < kwt; k++) wpk[base + k * cb + c] = w[base + c * kwt + k];
+                co += cb;
             }
         }
-    }
 }
 
 /* One output row oh of `nco` output channels of one image and group. */
@@ -466,16 +520,23 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
                                    buf + (ci * KH + kh) * g.row);
             }
         int first = ci0 == 0;
-        int64_t co = 0;
-        for (; co + 8 <= nco; co += 8)
-            FP_NAME(fwd_block)(8, s, g, koff, buf, nci, ci0, kh_lo, kh_hi, w + co * kwt, kwt,
-                               b ? b + co : NULL, y + co * P, P, first);
-        for (; co + 4 <= nco; co += 4)
-            FP_NAME(fwd_block)(4, s, g, koff, buf, nci, ci0, kh_lo, kh_hi, w + co * kwt, kwt,
-                               b ? b + co : NULL, y + co * P, P, first);
-        for (; co < nco; co++)
-            FP_NAME(fwd_block)(1, s, g, koff, buf, nci, ci0, kh_lo, kh_hi, w + co * kwt, kwt,
-                               b ? b + co : NULL, y + co * P, P, first);
+        for (int64_t co = 0; co < nco;) {
+            int64_t cb = FP_NAME(co_block)(nco - co);
+            const FP_T *wb = w + co * kwt, *bb = b ? b + co : NULL;
+            FP_T *yb = y + co * P;
+#define FP_FWD_BLOCK(COB, KWC) FP_NAME(fwd_block)(COB, KWC, s, g, koff, buf, nci, ci0, kh_lo, kh_hi, wb, bb, yb, P, first)
+            if (s->kw == 3) {
+                if (cb == 8) FP_FWD_BLOCK(8, 3);
+                else if (cb == 4) FP_FWD_BLOCK(4, 3);
+                else FP_FWD_BLOCK(1, 3);
+            } else {
+                if (cb == 8) FP_FWD_BLOCK(8, 0);
+                else if (cb == 4) FP_FWD_BLOCK(4, 0);
+                else FP_FWD_BLOCK(1, 0);
+            }
+#undef FP_FWD_BLOCK
+            co += cb;
+        }
         ci0 += cib;
     } while (ci0 < Cig);
 }
@@ -732,9 +793,9 @@ static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom
 }
 
 /* Row buffers of one unit stay within this many bytes (L1-resident). */
+#ifndef FP_CONV_ROWBUF_BYTES
 #define FP_CONV_ROWBUF_BYTES ((int64_t)24 << 10)
-/* Output channels handled by one work unit (they share the row buffers). */
-#define FP_CONV_DIRECT_CO 32
+#endif
 
 int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, const FP_T *w, const FP_T *b,
                                    FP_T *y, int n_threads)
@@ -756,13 +817,17 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
     const int nth = fp_conv_threads(N * s->c_out * P * Cig * s->kh * s->kw, units, n_threads);
     const int64_t per_thread = cib * s->kh * g.row;
     FP_T *bufs = malloc((size_t)(nth * per_thread) * sizeof(FP_T));
+    FP_T *wpk = malloc((size_t)(s->c_out * Cig * s->kh * s->kw) * sizeof(FP_T));
     int64_t *koff = malloc((size_t)g.kwpad * sizeof(int64_t));
-    if (!bufs || !koff) {
+    if (!bufs || !koff || !wpk) {
         free(bufs);
+        free(wpk);
         free(koff);
         return FP_ERR_NOMEM;
     }
     FP_NAME(tap_offsets)(s, g, koff);
+    FP_NAME(pack_weights)(s, w, wpk);
+    w = wpk;
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t oh = u % OH, cu = (u / OH) % ncu, gi = (u / (OH * ncu)) % G, n = u / (OH * ncu * G);
@@ -772,6 +837,7 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
                                 bufs + fp_thread_id() * per_thread);
     }
     free(bufs);
+    free(wpk);
     free(koff);
     return FP_OK;
 }
