@@ -387,8 +387,8 @@ def im2col_workspace_bytes(x_shape, weight_shape, stride=1, padding=0, dilation=
     """Bytes of workspace algorithm='im2col' allocates for this call.
 
     Per thread: a column tile of K x T elements, K = C_in/groups*kH*kW and
-    T = max(32, 384 KiB / (K*itemsize)) output positions (T <= H_out*W_out),
-    so at most max(384 KiB, 32*K*itemsize); none for 1x1 stride-1 unpadded
+    T = max(64, 384 KiB / (K*itemsize)) output positions (T <= H_out*W_out),
+    so at most max(384 KiB, 64*K*itemsize); none for 1x1 stride-1 unpadded
     layers. backward=True adds one weight-gradient partial sum per thread.
     Independent of the batch size.
     """

@@ -30,8 +30,12 @@ typedef struct {
 
 /* im2col tiles: per-thread column buffer of at most max(FP_CONV_WS_BYTES,
  * FP_CONV_MIN_COLS * K * sizeof(T)) bytes, K = c_in / groups * kh * kw. */
+#ifndef FP_CONV_WS_BYTES
 #define FP_CONV_WS_BYTES ((int64_t)384 << 10)
-#define FP_CONV_MIN_COLS 32
+#endif
+#ifndef FP_CONV_MIN_COLS
+#define FP_CONV_MIN_COLS 64
+#endif
 
 /* Workspace bytes the im2col algorithm allocates for this shape and thread count. */
 int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem_size, int n_threads, int backward);

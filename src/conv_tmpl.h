@@ -145,9 +145,19 @@ int FP_NAME(conv2d_forward_im2col)(const fp_conv2d_shape *s, const FP_T *x, cons
     const int64_t pt = fp_conv_tile_cols(K, P, sizeof(FP_T));
     const int64_t ntiles = (P + pt - 1) / pt, units = N * G * ntiles;
     const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
-    FP_T *ws = NULL;
+    FP_T *ws = NULL, *wpk = NULL;
     if (!pointwise && !(ws = malloc((size_t)(nth * K * pt) * sizeof(FP_T))))
         return FP_ERR_NOMEM;
+    const int own = fp_gemm_prefer_own();
+    if (own) {
+        if (!(wpk = malloc((size_t)(s->c_out * K) * sizeof(FP_T)))) {
+            free(ws);
+            return FP_ERR_NOMEM;
+        }
+        for (int64_t g = 0; g < G; g++)
+            FP_NAME(gemm_pack_a)(0, Cog, K, w + g * Cog * K, K, wpk + g * Cog * K);
+    }
+    int status = FP_OK;
     fp_gemm_single_threaded();
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
@@ -163,12 +173,20 @@ int FP_NAME(conv2d_forward_im2col)(const fp_conv2d_shape *s, const FP_T *x, cons
             bmat = buf;
             ldb = np;
         }
-        FP_NAME(gemm)(0, 0, Cog, np, K, 1, w + g * Cog * K, K, bmat, ldb, 0, yg, P);
+        if (own) {
+            if (FP_NAME(gemm_packed)(Cog, np, K, wpk + g * Cog * K, bmat, ldb, yg, P) != FP_OK) {
+                #pragma omp atomic write
+                status = FP_ERR_NOMEM;
+            }
+        } else {
+            FP_NAME(gemm)(0, 0, Cog, np, K, 1, w + g * Cog * K, K, bmat, ldb, 0, yg, P);
+        }
         if (b)
             FP_NAME(add_bias_rows)(yg, P, np, b + g * Cog, Cog);
     }
     free(ws);
-    return FP_OK;
+    free(wpk);
+    return status;
 }
 
 int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *w, FP_T *gx,
@@ -190,14 +208,32 @@ int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *
         /* gx_g[:, tile] = W_g^T gy_g[:, tile]: tiles write disjoint columns. */
         const int64_t units = N * G * ntiles;
         const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
+        const int own = fp_gemm_prefer_own();
+        FP_T *wtpk = NULL;
+        if (own) {
+            if (!(wtpk = malloc((size_t)(s->c_out * K) * sizeof(FP_T))))
+                return FP_ERR_NOMEM;
+            for (int64_t g = 0; g < G; g++)
+                FP_NAME(gemm_pack_a)(1, Cig, Cog, w + g * Cog * K, K, wtpk + g * Cog * K);
+        }
+        int status = FP_OK;
         #pragma omp parallel for num_threads(nth) schedule(static)
         for (int64_t u = 0; u < units; u++) {
             int64_t tile = u % ntiles, g = (u / ntiles) % G, n = u / (ntiles * G);
             int64_t p0 = tile * pt, np = FP_MIN(pt, P - p0);
-            FP_NAME(gemm)(1, 0, Cig, np, Cog, 1, w + g * Cog * K, K, gy + (n * s->c_out + g * Cog) * P + p0, P,
-                          0, gx + (n * s->c_in + g * Cig) * HW + p0, HW);
+            const FP_T *gyt = gy + (n * s->c_out + g * Cog) * P + p0;
+            FP_T *gxt = gx + (n * s->c_in + g * Cig) * HW + p0;
+            if (own) {
+                if (FP_NAME(gemm_packed)(Cig, np, Cog, wtpk + g * Cog * K, gyt, P, gxt, HW)) {
+                    #pragma omp atomic write
+                    status = FP_ERR_NOMEM;
+                }
+            } else {
+                FP_NAME(gemm)(1, 0, Cig, np, Cog, 1, w + g * Cog * K, K, gyt, P, 0, gxt, HW);
+            }
         }
-        return FP_OK;
+        free(wtpk);
+        return status;
     }
     /* Overlapping windows make col2im of two tiles of one image collide, so
      * units own whole images; a unit may own only a slice of input channels
@@ -208,9 +244,22 @@ int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *
     cchunks = (Cig + chunk - 1) / chunk;
     const int64_t units = N * G * cchunks;
     const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
-    FP_T *ws = malloc((size_t)(nth * K * pt) * sizeof(FP_T));
+    FP_T *ws = malloc((size_t)(nth * K * pt) * sizeof(FP_T)), *wtpk = NULL;
     if (!ws)
         return FP_ERR_NOMEM;
+    /* own GEMM: W_g^T packed once per (group, channel chunk) */
+    const int own = fp_gemm_prefer_own();
+    if (own) {
+        if (!(wtpk = malloc((size_t)(s->c_out * K) * sizeof(FP_T)))) {
+            free(ws);
+            return FP_ERR_NOMEM;
+        }
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t c0 = 0; c0 < Cig; c0 += chunk)
+                FP_NAME(gemm_pack_a)(1, FP_MIN(chunk, Cig - c0) * KK, Cog, w + g * Cog * K + c0 * KK, K,
+                                     wtpk + (g * Cig + c0) * KK * Cog);
+    }
+    int status = FP_OK;
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t cc = u % cchunks, g = (u / cchunks) % G, n = u / (cchunks * G);
@@ -221,12 +270,20 @@ int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *
         memset(gxg, 0, (size_t)(nc * HW) * sizeof(FP_T));
         for (int64_t p0 = 0; p0 < P; p0 += pt) {
             int64_t np = FP_MIN(pt, P - p0);
-            FP_NAME(gemm)(1, 0, nc * KK, np, Cog, 1, w + g * Cog * K + c0 * KK, K, gyg + p0, P, 0, buf, np);
+            if (own) {
+                if (FP_NAME(gemm_packed)(nc * KK, np, Cog, wtpk + (g * Cig + c0) * KK * Cog, gyg + p0, P, buf, np)) {
+                    #pragma omp atomic write
+                    status = FP_ERR_NOMEM;
+                }
+            } else {
+                FP_NAME(gemm)(1, 0, nc * KK, np, Cog, 1, w + g * Cog * K + c0 * KK, K, gyg + p0, P, 0, buf, np);
+            }
             FP_NAME(col2im_tile)(buf, s, nc, p0, p0 + np, gxg, np);
         }
     }
     free(ws);
-    return FP_OK;
+    free(wtpk);
+    return status;
 }
 
 /* Sum of nparts arrays of n elements into dst, in part order. */
