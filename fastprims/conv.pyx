@@ -162,7 +162,7 @@ cdef fp_conv2d_shape _cshape(g):
     return s
 
 
-def _auto_algorithm(g):
+def _auto_algorithm(g, backward=False):
     """'direct' or 'im2col' for this geometry (see README: measured rule).
 
     Measured on Zen 5 (2 cores): the direct kernel wins where a GEMM has too
@@ -171,12 +171,16 @@ def _auto_algorithm(g):
     channels per group (the 7x7 stem with 3 channels: ~1.4x) and small
     channel counts overall (16 -> 16: ~1.5x). 1x1 stride-1 layers need no
     lowering and go to the GEMM; from 64 channels on the GEMM is as fast or
-    faster (3x3 at 7x7..28x28: 1.0-3x).
+    faster (3x3 at 7x7..28x28: 1.0-3x). Backward: direct only for one input
+    channel per group; elsewhere the GEMM backward is 1.5-3x faster.
     """
     cig = g.c_in // g.groups
     cog = g.c_out // g.groups
     if cig == 1:
         return "direct"
+    if backward:
+        # the direct backward kernels only win on the depthwise plane path
+        return "im2col"
     if g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0:
         return "im2col"
     if cig <= 4 or cig * cog <= 32 * 32:
@@ -267,7 +271,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     except (TypeError, ValueError):
         raise ValueError(f"needs_input_grad must be three booleans, got {needs_input_grad!r}") from None
     if algorithm == "auto":
-        algorithm = _auto_algorithm(g)
+        algorithm = _auto_algorithm(g, backward=True)
     cdef bint direct = algorithm == "direct"
     cdef fp_conv2d_shape s = _cshape(g)
     cdef int nt = effective_threads()
@@ -389,8 +393,9 @@ def im2col_workspace_bytes(x_shape, weight_shape, stride=1, padding=0, dilation=
     Per thread: a column tile of K x T elements, K = C_in/groups*kH*kW and
     T = max(64, 384 KiB / (K*itemsize)) output positions (T <= H_out*W_out),
     so at most max(384 KiB, 64*K*itemsize); none for 1x1 stride-1 unpadded
-    layers. backward=True adds one weight-gradient partial sum per thread.
-    Independent of the batch size.
+    layers. backward=True adds per thread one weight-gradient partial sum
+    (weight.size elements), a packed copy of the column tile and a T x
+    C_out/groups tile of grad_out^T. Independent of the batch size.
     """
     g = _geometry(tuple(x_shape), tuple(weight_shape), stride, padding, dilation, groups)
     cdef fp_conv2d_shape s = _cshape(g)

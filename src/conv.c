@@ -57,10 +57,11 @@ int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem, int n
 {
     int64_t k = s->c_in / FP_MAX(s->groups, 1) * s->kh * s->kw;
     int64_t p = s->oh * s->ow;
-    int64_t cols = fp_conv_is_pointwise(s) ? 0 : fp_conv_tile_cols(k, p, elem);
-    int64_t per_thread = k * cols * elem;
-    if (backward)
-        per_thread += s->c_out * k * elem; /* weight-gradient partial sums */
+    int64_t cols = fp_conv_tile_cols(k, p, elem);
+    int64_t per_thread = fp_conv_is_pointwise(s) ? 0 : k * cols * elem;
+    if (backward) /* weight-gradient partial sums; packed column tile and dY^T tile */
+        per_thread += s->c_out * k * elem +
+                      (fp_gemm_prefer_own() ? (k * cols + cols * (s->c_out / FP_MAX(s->groups, 1))) * elem : 0);
     return per_thread * FP_MAX(n_threads, 1);
 }
 

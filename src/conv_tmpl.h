@@ -174,7 +174,7 @@ int FP_NAME(conv2d_forward_im2col)(const fp_conv2d_shape *s, const FP_T *x, cons
             ldb = np;
         }
         if (own) {
-            if (FP_NAME(gemm_packed)(Cog, np, K, wpk + g * Cog * K, bmat, ldb, yg, P) != FP_OK) {
+            if (FP_NAME(gemm_packed)(Cog, np, K, wpk + g * Cog * K, bmat, ldb, yg, P, 0) != FP_OK) {
                 #pragma omp atomic write
                 status = FP_ERR_NOMEM;
             }
@@ -224,7 +224,7 @@ int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *
             const FP_T *gyt = gy + (n * s->c_out + g * Cog) * P + p0;
             FP_T *gxt = gx + (n * s->c_in + g * Cig) * HW + p0;
             if (own) {
-                if (FP_NAME(gemm_packed)(Cig, np, Cog, wtpk + g * Cog * K, gyt, P, gxt, HW)) {
+                if (FP_NAME(gemm_packed)(Cig, np, Cog, wtpk + g * Cog * K, gyt, P, gxt, HW, 0)) {
                     #pragma omp atomic write
                     status = FP_ERR_NOMEM;
                 }
@@ -271,7 +271,7 @@ int FP_NAME(conv2d_backward_input_im2col)(const fp_conv2d_shape *s, const FP_T *
         for (int64_t p0 = 0; p0 < P; p0 += pt) {
             int64_t np = FP_MIN(pt, P - p0);
             if (own) {
-                if (FP_NAME(gemm_packed)(nc * KK, np, Cog, wtpk + (g * Cig + c0) * KK * Cog, gyg + p0, P, buf, np)) {
+                if (FP_NAME(gemm_packed)(nc * KK, np, Cog, wtpk + (g * Cig + c0) * KK * Cog, gyg + p0, P, buf, np, 0)) {
                     #pragma omp atomic write
                     status = FP_ERR_NOMEM;
                 }
@@ -314,14 +314,19 @@ int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T 
     const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
     /* Each thread sums its own units into its own copy of the gradient
      * (static schedule: the same units for a given thread count), then the
-     * copies are added in thread order: deterministic, no atomics. */
+     * copies are added in thread order: deterministic, no atomics.
+     * With our own GEMM the copies hold dW^T (K x Cog per group):
+     * dW^T += col_tile (K x np, packed) * dY_tile^T (np x Cog). */
+    const int own = fp_gemm_prefer_own();
+    const int64_t per_thread = (pointwise ? 0 : K * pt) + (own ? K * pt + pt * Cog : 0);
     FP_T *parts = NULL, *ws = NULL;
-    if (nth > 1 && !(parts = calloc((size_t)(nth * WN), sizeof(FP_T))))
+    if ((nth > 1 || own) && !(parts = calloc((size_t)(nth * WN), sizeof(FP_T))))
         return FP_ERR_NOMEM;
-    if (!pointwise && !(ws = malloc((size_t)(nth * K * pt) * sizeof(FP_T)))) {
+    if (per_thread && !(ws = malloc((size_t)(nth * per_thread) * sizeof(FP_T)))) {
         free(parts);
         return FP_ERR_NOMEM;
     }
+    int status = FP_OK;
     fp_gemm_single_threaded();
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
@@ -329,22 +334,47 @@ int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T 
         int64_t tile = u % ntiles, g = (u / ntiles) % G, n = u / (ntiles * G);
         int64_t p0 = tile * pt, np = FP_MIN(pt, P - p0);
         const FP_T *xg = x + (n * s->c_in + g * Cig) * HW;
+        const FP_T *gyt = gy + (n * s->c_out + g * Cog) * P + p0;
+        FP_T *tws = ws + tid * per_thread;
         const FP_T *bmat = xg + p0;
         int64_t ldb = HW;
         if (!pointwise) {
-            FP_T *buf = ws + tid * K * pt;
-            FP_NAME(im2col_tile)(xg, s, Cig, p0, p0 + np, buf, np);
-            bmat = buf;
+            FP_NAME(im2col_tile)(xg, s, Cig, p0, p0 + np, tws, np);
+            bmat = tws;
             ldb = np;
+            tws += K * pt;
         }
         FP_T *dst = (parts ? parts + tid * WN : gw) + g * Cog * K;
-        FP_NAME(gemm)(0, 1, Cog, K, np, 1, gy + (n * s->c_out + g * Cog) * P + p0, P, bmat, ldb, 1, dst, K);
+        if (own) {
+            FP_T *colpk = tws, *gyT = tws + K * pt;
+            FP_NAME(gemm_pack_a)(0, K, np, bmat, ldb, colpk);
+            for (int64_t p = 0; p < np; p++)
+                for (int64_t co = 0; co < Cog; co++) gyT[p * Cog + co] = gyt[co * P + p];
+            if (FP_NAME(gemm_packed)(K, Cog, np, colpk, gyT, Cog, dst, Cog, 1)) {
+                #pragma omp atomic write
+                status = FP_ERR_NOMEM;
+            }
+        } else {
+            FP_NAME(gemm)(0, 1, Cog, K, np, 1, gyt, P, bmat, ldb, 1, dst, K);
+        }
     }
-    if (parts)
+    if (own) {
+        /* sum the copies in thread order while transposing dW^T back */
+        int nt2 = fp_threads_for(WN * nth, n_threads);
+        #pragma omp parallel for num_threads(nt2) schedule(static)
+        for (int64_t i = 0; i < WN; i++) {
+            int64_t g = i / (Cog * K), r = i % (Cog * K), co = r / K, k = r % K;
+            int64_t src = g * Cog * K + k * Cog + co;
+            FP_T acc = parts[src];
+            for (int t = 1; t < nth; t++) acc += parts[t * WN + src];
+            gw[i] = acc;
+        }
+    } else if (parts) {
         FP_NAME(sum_parts)(gw, parts, nth, WN, n_threads);
+    }
     free(parts);
     free(ws);
-    return FP_OK;
+    return status;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -26,13 +26,13 @@ FP_DECLARE_GEMM(double, f64)
 #endif
 
 /* fastprims' own register-blocked GEMM for C = A B with A (or A^T when
- * trans) packed once by fp_gemm_pack_a.
+ * trans) packed once by fp_gemm_pack_a; accumulate: C += A B.
  * Used by the convolution's im2col forward when the BLAS would not run
  * AVX-512 kernels on an AVX-512 CPU (see fp_gemm_prefer_own). */
 int fp_gemm_prefer_own(void);
 #define FP_DECLARE_OWN_GEMM(T, S)                                                                    \
     void fp_gemm_pack_a_##S(int trans, int64_t m, int64_t k, const T *a, int64_t lda, T *ap);                 \
     int fp_gemm_packed_##S(int64_t m, int64_t n, int64_t k, const T *ap, const T *b, int64_t ldb,  \
-                           T *c, int64_t ldc);
+                           T *c, int64_t ldc, int accumulate);
 FP_DECLARE_OWN_GEMM(float, f32)
 FP_DECLARE_OWN_GEMM(double, f64)

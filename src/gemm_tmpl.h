@@ -115,7 +115,7 @@ FP_INLINE void FP_NAME(gemm_micro)(const int MB, const int NV, int64_t k, const 
 /* k-slice [p0, p0 + kc) of A times B for one panel of NV vectors of columns,
  * all row blocks (packed block i holds its rows' k entries as [k][mb]). */
 FP_INLINE void FP_NAME(gemm_panel)(const int NV, int64_t m, int64_t k, int64_t p0, int64_t kc, const FP_T *ap,
-                                   const FP_T *b, int64_t ldb, FP_T *c, int64_t ldc)
+                                   const FP_T *b, int64_t ldb, FP_T *c, int64_t ldc, int acc)
 {
     for (int64_t i = 0; i < m;) {
         int64_t mb = FP_NAME(gemm_block_rows)(m - i);
@@ -123,11 +123,11 @@ FP_INLINE void FP_NAME(gemm_panel)(const int NV, int64_t m, int64_t k, int64_t p
         FP_T *ci = c + i * ldc;
         const FP_T *bp = b + p0 * ldb;
         if (mb == 8)
-            FP_NAME(gemm_micro)(8, NV, kc, a, bp, ldb, ci, ldc, p0 > 0);
+            FP_NAME(gemm_micro)(8, NV, kc, a, bp, ldb, ci, ldc, acc || p0 > 0);
         else if (mb == 4)
-            FP_NAME(gemm_micro)(4, NV, kc, a, bp, ldb, ci, ldc, p0 > 0);
+            FP_NAME(gemm_micro)(4, NV, kc, a, bp, ldb, ci, ldc, acc || p0 > 0);
         else
-            FP_NAME(gemm_micro)(1, NV, kc, a, bp, ldb, ci, ldc, p0 > 0);
+            FP_NAME(gemm_micro)(1, NV, kc, a, bp, ldb, ci, ldc, acc || p0 > 0);
         i += mb;
     }
 }
@@ -139,7 +139,7 @@ FP_INLINE void FP_NAME(gemm_panel)(const int NV, int64_t m, int64_t k, int64_t p
 #endif
 
 FP_CLONES static void FP_NAME(gemm_packed_body)(int64_t m, int64_t n, int64_t k, const FP_T *ap, const FP_T *b,
-                                                int64_t ldb, FP_T *c, int64_t ldc, FP_T *tail, FP_T *ctail)
+                                                int64_t ldb, FP_T *c, int64_t ldc, int acc, FP_T *tail, FP_T *ctail)
 {
     const int64_t nfull = n / (2 * GVL) * (2 * GVL), nr = n - nfull;
     const int tail_nv = nr > GVL ? 2 : 1;
@@ -151,16 +151,19 @@ FP_CLONES static void FP_NAME(gemm_packed_body)(int64_t m, int64_t n, int64_t k,
             for (int64_t q = 0; q < nr; q++) tail[p * tw + q] = b[p * ldb + nfull + q];
             for (int64_t q = nr; q < tw; q++) tail[p * tw + q] = 0;
         }
+        if (acc)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t q = 0; q < tw; q++) ctail[i * tw + q] = q < nr ? c[i * ldc + nfull + q] : 0;
     }
     for (int64_t p0 = 0; p0 < k; p0 += FP_GEMM_KC) {
         const int64_t kc = FP_MIN(FP_GEMM_KC, k - p0);
         for (int64_t j = 0; j < nfull; j += 2 * GVL)
-            FP_NAME(gemm_panel)(2, m, k, p0, kc, ap, b + j, ldb, c + j, ldc);
+            FP_NAME(gemm_panel)(2, m, k, p0, kc, ap, b + j, ldb, c + j, ldc, acc);
         if (nr) {
             if (tail_nv == 2)
-                FP_NAME(gemm_panel)(2, m, k, p0, kc, ap, tail, 2 * GVL, ctail, 2 * GVL);
+                FP_NAME(gemm_panel)(2, m, k, p0, kc, ap, tail, 2 * GVL, ctail, 2 * GVL, acc);
             else
-                FP_NAME(gemm_panel)(1, m, k, p0, kc, ap, tail, GVL, ctail, GVL);
+                FP_NAME(gemm_panel)(1, m, k, p0, kc, ap, tail, GVL, ctail, GVL, acc);
         }
     }
     if (nr)
@@ -169,12 +172,14 @@ FP_CLONES static void FP_NAME(gemm_packed_body)(int64_t m, int64_t n, int64_t k,
 }
 
 int FP_NAME(gemm_packed)(int64_t m, int64_t n, int64_t k, const FP_T *ap, const FP_T *b, int64_t ldb, FP_T *c,
-                         int64_t ldc)
+                         int64_t ldc, int accumulate)
 {
     FP_T *tail = NULL;
     if (m <= 0 || n <= 0)
         return FP_OK;
     if (k <= 0) {
+        if (accumulate)
+            return FP_OK;
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < n; j++) c[i * ldc + j] = 0;
         return FP_OK;
@@ -184,7 +189,7 @@ int FP_NAME(gemm_packed)(int64_t m, int64_t n, int64_t k, const FP_T *ap, const 
         if (!tail)
             return FP_ERR_NOMEM;
     }
-    FP_NAME(gemm_packed_body)(m, n, k, ap, b, ldb, c, ldc, tail, tail ? tail + k * 2 * GVL : NULL);
+    FP_NAME(gemm_packed_body)(m, n, k, ap, b, ldb, c, ldc, accumulate, tail, tail ? tail + k * 2 * GVL : NULL);
     free(tail);
     return FP_OK;
 }
