@@ -165,25 +165,24 @@ cdef fp_conv2d_shape _cshape(g):
 def _auto_algorithm(g, backward=False):
     """'direct' or 'im2col' for this geometry (see README: measured rule).
 
-    Measured on Zen 5 (2 cores): the direct kernel wins where a GEMM has too
-    little to amortize the lowering and packing: one input channel per group
-    (depthwise, its own memory-bound plane kernel: ~2.5x im2col), few input
-    channels per group (the 7x7 stem with 3 channels: ~1.4x) and small
-    channel counts overall (16 -> 16: ~1.5x). 1x1 stride-1 layers need no
-    lowering and go to the GEMM; from 64 channels on the GEMM is as fast or
-    faster (3x3 at 7x7..28x28: 1.0-3x). Backward: direct only for one input
-    channel per group; elsewhere the GEMM backward is 1.5-3x faster.
+    Measured on Zen 5 (2 cores, one thread per measurement, CPU time): the
+    direct kernel wins where lowering costs more than it saves: one input
+    channel per group (depthwise: its own memory-bound plane kernel, 2x
+    im2col), few input channels (the 3-channel 7x7 stride-2 stem: 1.2x) and
+    few output channels per group (16 -> 16 3x3: 1.5x), where the column
+    buffer is written and read for too little GEMM work. With 64 channels
+    in and out the im2col GEMM is faster (3x3 64 -> 64: 1.1x, 3x3 at
+    7x7..28x28: 1.2-3x), and 1x1 stride-1 layers need no lowering at all. Backward: direct only for one input channel per group; elsewhere
+    the GEMM backward is 1.5-3x faster.
     """
     cig = g.c_in // g.groups
     cog = g.c_out // g.groups
     if cig == 1:
         return "direct"
     if backward:
-        # the direct backward kernels only win on the depthwise plane path
         return "im2col"
-    if g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0:
-        return "im2col"
-    if cig <= 4 or cig * cog <= 32 * 32:
+    pointwise = g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0
+    if (cig <= 4 or cog <= 32) and not pointwise:
         return "direct"
     return "im2col"
 

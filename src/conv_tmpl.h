@@ -561,7 +561,7 @@ FP_INLINE void FP_NAME(fwd_block)(const int COB, const int KWC, const fp_conv2d_
 
 /* Output channels handled by one work unit (they share the row buffers). */
 #ifndef FP_CONV_DIRECT_CO
-#define FP_CONV_DIRECT_CO 32
+#define FP_CONV_DIRECT_CO 64
 #endif
 
 /* Output-channel blocks of a direct work unit of nco channels: 8, then 4, then 1. */
