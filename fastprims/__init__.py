@@ -12,5 +12,9 @@ from fastprims._config import (
 )
 from fastprims.activation import *  # noqa: F401,F403
 from fastprims import activation
+from fastprims.pool import *  # noqa: F401,F403
+from fastprims import pool
+from fastprims.norm import *  # noqa: F401,F403
+from fastprims import norm
 
 __version__ = "0.1.0"
