@@ -52,8 +52,81 @@ FP_INLINE void FP_NAME(max_row)(const FP_T *FP_RESTRICT plane, FP_T *FP_RESTRICT
     }
 }
 
+FP_INLINE FP_T FP_NAME(maxnan)(FP_T m, FP_T v)
+{
+    return ((v > m) | (v != v)) ? v : m; /* NaN is sticky either way */
+}
+
+/* Value-only max pooling of one output row, separable: a vertical max of the
+ * window's input rows into vm (contiguous, full-width vectors), then a
+ * horizontal max along the padded vm row (pads hold -inf, so no bounds). */
+FP_INLINE void FP_NAME(max_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_RESTRICT yrow,
+                                    FP_T *FP_RESTRICT vmp, const fp_pool2d_geom *g, int64_t oh,
+                                    const int64_t sw)
+{
+    const int64_t W = g->W, OW = g->OW;
+    FP_T *FP_RESTRICT vm = vmp + g->pw;
+    int64_t ih0 = oh * g->sh - g->ph;
+    int64_t ih_end = FP_MIN(ih0 + (g->kh - 1) * g->dh + 1, g->H);
+    int64_t ih = ih0;
+    while (ih < 0)
+        ih += g->dh;
+    if (ih >= ih_end) {
+        for (int64_t c = 0; c < W; c++)
+            vm[c] = -(FP_T)INFINITY;
+    } else {
+        const FP_T *FP_RESTRICT r0 = plane + ih * W;
+        for (int64_t c = 0; c < W; c++)
+            vm[c] = r0[c];
+        for (ih += g->dh; ih < ih_end; ih += g->dh) {
+            const FP_T *FP_RESTRICT row = plane + ih * W;
+            for (int64_t c = 0; c < W; c++)
+                vm[c] = FP_NAME(maxnan)(vm[c], row[c]);
+        }
+    }
+    if (sw == 2) {
+        /* Deinterleave the padded row once into even/odd halves (explicit
+         * shuffles: GCC does not vectorize the strided select), so every
+         * tap becomes a contiguous, vectorized pass: vmp[2*ow + t] is
+         * even[ow + t/2] or odd[ow + t/2]. */
+        FP_T *FP_RESTRICT ev = vmp + g->vbuf_len, *FP_RESTRICT od = ev + g->vbuf_half;
+        typedef FP_T vec_t __attribute__((vector_size(64)));
+        typedef FP_IT ivec_t __attribute__((vector_size(64)));
+        enum { VL = 64 / sizeof(FP_T) };
+        ivec_t me, mo;
+        for (int j = 0; j < VL; j++) {
+            me[j] = 2 * j;
+            mo[j] = 2 * j + 1;
+        }
+        for (int64_t j = 0; j < g->vbuf_half; j += VL) {
+            vec_t a, b;
+            memcpy(&a, vmp + 2 * j, sizeof a);
+            memcpy(&b, vmp + 2 * j + VL, sizeof b);
+            vec_t e = __builtin_shuffle(a, b, me), o = __builtin_shuffle(a, b, mo);
+            memcpy(ev + j, &e, sizeof e);
+            memcpy(od + j, &o, sizeof o);
+        }
+        for (int64_t ow = 0; ow < OW; ow++)
+            yrow[ow] = ev[ow];
+        for (int64_t k = 1; k < g->kw; k++) {
+            const int64_t t = k * g->dw;
+            const FP_T *FP_RESTRICT v = (t & 1 ? od : ev) + t / 2;
+            for (int64_t ow = 0; ow < OW; ow++)
+                yrow[ow] = FP_NAME(maxnan)(yrow[ow], v[ow]);
+        }
+        return;
+    }
+    for (int64_t ow = 0; ow < OW; ow++)
+        yrow[ow] = vmp[ow * sw];
+    for (int64_t k = 1; k < g->kw; k++) {
+        const FP_T *FP_RESTRICT v = vmp + k * g->dw;
+        for (int64_t ow = 0; ow < OW; ow++)
+            yrow[ow] = FP_NAME(maxnan)(yrow[ow], v[ow * sw]);
+    }
+}
+
 FP_CLONES static void FP_NAME(max_rows)(const FP_T *x, FP_T *y, int64_t *ind, const fp_pool2d_geom *g,
-                                        const int64_t *tab, int64_t r0, int64_t r1)
+                                        const int64_t *tab, FP_T *vmp, int64_t r0, int64_t r1)
 {
     const int64_t *lo = tab, *hi = tab + g->kw, *iw_first = tab + 2 * g->kw;
     const int64_t plane_sz = g->H * g->W;
@@ -71,11 +144,11 @@ FP_CLONES static void FP_NAME(max_rows)(const FP_T *x, FP_T *y, int64_t *ind, co
                 FP_NAME(max_row)(plane, yrow, irow, g, oh, lo, hi, iw_first, g->sw, 1);
         } else {
             if (g->sw == 1)
-                FP_NAME(max_row)(plane, yrow, NULL, g, oh, lo, hi, iw_first, 1, 0);
+                FP_NAME(max_row_sep)(plane, yrow, vmp, g, oh, 1);
             else if (g->sw == 2)
-                FP_NAME(max_row)(plane, yrow, NULL, g, oh, lo, hi, iw_first, 2, 0);
+                FP_NAME(max_row_sep)(plane, yrow, vmp, g, oh, 2);
             else
-                FP_NAME(max_row)(plane, yrow, NULL, g, oh, lo, hi, iw_first, g->sw, 0);
+                FP_NAME(max_row_sep)(plane, yrow, vmp, g, oh, g->sw);
         }
     }
 }
@@ -98,6 +171,23 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
         tab[2 * g->kw + ow] = iw;
     }
     int nt = fp_threads_for(g->planes * g->H * g->W, n_threads);
+    /* per-thread padded row for the separable value-only pass: -inf outside
+     * [pw, pw + W), long enough for the last window's last tap */
+    const int64_t VL = 64 / sizeof(FP_T);
+    int64_t half = FP_MAX((g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1, g->pw + g->W);
+    half = (half / 2 / VL + 1) * VL;          /* even/odd lengths, whole vectors */
+    fp_pool2d_geom gg = *g;
+    gg.vbuf_len = 2 * half + VL;              /* padded row, -inf beyond the input */
+    gg.vbuf_half = half;
+    g = &gg;
+    const int64_t L = gg.vbuf_len + 2 * half;
+    FP_T *vbuf = malloc(sizeof(FP_T) * (size_t)(L * nt));
+    if (!vbuf) {
+        free(tab);
+        return FP_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < L * nt; i++)
+        vbuf[i] = -(FP_T)INFINITY;
     #pragma omp parallel num_threads(nt)
     {
         int t = 0, T = 1;
@@ -105,8 +195,9 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(max_rows)(x, y, indices, g, tab, rows * t / T, rows * (t + 1) / T);
+        FP_NAME(max_rows)(x, y, indices, g, tab, vbuf + L * t, rows * t / T, rows * (t + 1) / T);
     }
+    free(vbuf);
     free(tab);
     return FP_OK;
 }
