@@ -28,10 +28,14 @@ def max_pool2d(x, k, s, p, d, ceil_mode):
         for ow in range(OW):
             rows = [oh * s[0] - p[0] + i * d[0] for i in range(k[0])]
             cols = [ow * s[1] - p[1] + j * d[1] for j in range(k[1])]
+            # torch starts from the first tap at or after 0 on the dilation
+            # lattice, even when that lies past the input (empty window)
+            r0 = rows[0] + -(-max(0, -rows[0]) // d[0]) * d[0]
+            c0 = cols[0] + -(-max(0, -cols[0]) // d[1]) * d[1]
             rows = [r for r in rows if 0 <= r < H]
             cols = [c for c in cols if 0 <= c < W]
             m = np.full((N, C), -np.inf)
-            idx = np.full((N, C), (rows[0] if rows else 0) * W + (cols[0] if cols else 0), np.int64)
+            idx = np.full((N, C), r0 * W + c0, np.int64)
             for r in rows:
                 for c in cols:
                     v = x[:, :, r, c]

@@ -55,6 +55,8 @@ def test_norms_match_torch(shape, affine, rng):
         _close(dw, wt.grad)
         _close(db, bt.grad)
     for G in sorted({1, C}):
+        if x.size // (shape[0] * G) < 2:
+            continue  # one value per group: xhat = 0 and torch's gradients are rounding noise
         w = rng.standard_normal(C).astype(np.float32) if affine else None
         bb = rng.standard_normal(C).astype(np.float32) if affine else None
         xt, wt, bt = _t(x), _t(w), _t(bb)
