@@ -7,30 +7,42 @@
  * to full FP_T precision, where x*a + b would lose ~1e-3 at mean 1e4 in
  * float32. Batch-norm eval mode is the folded x*a + b (as torch).
  *
- * Batch norm, planes of >= 16 values: each channel is reduced plane by plane
- * (one partial per plane, combined in n order) and then normalized right
- * away, so the second read of the channel comes from L2/L3, not memory. With
- * C >= 4*threads whole channels go to threads; otherwise the planes are split
- * (partials first, then a parallel normalize). Both orders give the same sums,
- * so results do not depend on the thread count. Tiny planes (N,C) / (N,C,L<16)
+ * Batch norm, planes of >= 16 values: a block of channels is reduced plane
+ * by plane (one partial per plane, combined in n order) and then normalized
+ * right away, so the second read of the block comes from L2/L3, not memory.
+ * With >= 2 blocks per thread whole blocks go to threads; otherwise the
+ * planes are split (partials first, then a parallel normalize). Both orders
+ * give the same sums, so results do not depend on the thread count. Tiny planes (N,C) / (N,C,L<16)
  * take a column path: rows in fixed chunks, per-feature partials.
  */
 
 
-/* s = sum(x - K), q = sum((x - K)^2) over n contiguous values. */
+/* s = sum(x - K), q = sum((x - K)^2) over n contiguous values. Four
+ * independent vector accumulators per sum: with one, the 4-cycle add latency
+ * capped the loop at ~12 GB/s, below memory speed. */
 FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, double K, double *s, double *q)
 {
     const fp_v8d k = fp_splat8d(K);
-    fp_v8d s0 = fp_splat8d(0), s1 = s0, q0 = s0, q1 = s0;
+    fp_v8d s0 = fp_splat8d(0), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 32 <= n; i += 32) {
         fp_v8d d0 = fp_load8d(x + i) - k, d1 = fp_load8d(x + i + 8) - k;
+        fp_v8d d2 = fp_load8d(x + i + 16) - k, d3 = fp_load8d(x + i + 24) - k;
         s0 += d0;
         s1 += d1;
+        s2 += d2;
+        s3 += d3;
         q0 += d0 * d0;
         q1 += d1 * d1;
+        q2 += d2 * d2;
+        q3 += d3 * d3;
     }
-    double ss = fp_hsum8d(s0 + s1), qq = fp_hsum8d(q0 + q1);
+    for (; i + 8 <= n; i += 8) {
+        fp_v8d d0 = fp_load8d(x + i) - k;
+        s0 += d0;
+        q0 += d0 * d0;
+    }
+    double ss = fp_hsum8d((s0 + s1) + (s2 + s3)), qq = fp_hsum8d((q0 + q1) + (q2 + q3));
     for (; i < n; i++) {
         double d = (double)x[i] - K;
         ss += d;
@@ -45,16 +57,26 @@ FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_R
                                     double mean, double *sdy, double *sdyx)
 {
     const fp_v8d m = fp_splat8d(mean);
-    fp_v8d a0 = fp_splat8d(0), a1 = a0, b0 = a0, b1 = a0;
+    fp_v8d a0 = fp_splat8d(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 32 <= n; i += 32) {
         fp_v8d g0 = fp_load8d(dy + i), g1 = fp_load8d(dy + i + 8);
+        fp_v8d g2 = fp_load8d(dy + i + 16), g3 = fp_load8d(dy + i + 24);
         a0 += g0;
         a1 += g1;
+        a2 += g2;
+        a3 += g3;
         b0 += g0 * (fp_load8d(x + i) - m);
         b1 += g1 * (fp_load8d(x + i + 8) - m);
+        b2 += g2 * (fp_load8d(x + i + 16) - m);
+        b3 += g3 * (fp_load8d(x + i + 24) - m);
     }
-    double sa = fp_hsum8d(a0 + a1), sb = fp_hsum8d(b0 + b1);
+    for (; i + 8 <= n; i += 8) {
+        fp_v8d g0 = fp_load8d(dy + i);
+        a0 += g0;
+        b0 += g0 * (fp_load8d(x + i) - m);
+    }
+    double sa = fp_hsum8d((a0 + a1) + (a2 + a3)), sb = fp_hsum8d((b0 + b1) + (b2 + b3));
     for (; i < n; i++) {
         double g = (double)dy[i];
         sa += g;
@@ -100,6 +122,17 @@ static inline void FP_NAME(finish_stats)(double K, double s, double q, int64_t m
 }
 
 /* ---- batch norm: plane path --------------------------------------------- */
+
+/* Channels per work block: enough that each sample contributes a contiguous
+ * run of >= 16 KB (planes of 14x14 floats are 784 bytes, far apart: channel-
+ * by-channel walks would be latency-bound), few enough that the block's N
+ * runs stay in L2/L3 between the reducing and the normalizing pass. */
+#define FP_BN_MAX_BLOCK 256
+static inline int64_t FP_NAME(bn_block)(int64_t C, int64_t HW)
+{
+    int64_t cb = ((int64_t)16384 / (int64_t)sizeof(FP_T) + HW - 1) / HW;
+    return FP_MAX((int64_t)1, FP_MIN(cb, FP_MIN(C, (int64_t)FP_BN_MAX_BLOCK)));
+}
 
 FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, double K, double *s, double *q)
 {
@@ -199,22 +232,30 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     int nt = fp_threads_for(N * C * HW, n_threads);
     if (HW < 16)
         return FP_NAME(bn_forward_cols)(x, y, gamma, beta, N, C, HW, eps, mean, invstd, var, nt);
-    const int64_t M = N * HW;
-    if (C >= 4 * (int64_t)nt || nt == 1) {
-        #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t c = 0; c < C; c++) {
-            double K = (double)x[c * HW], S = 0, Q = 0;
-            for (int64_t n = 0; n < N; n++) {
-                double s, q;
-                FP_NAME(bn_plane_moments)(x + (n * C + c) * HW, HW, K, &s, &q);
-                S += s;
-                Q += q;
-            }
-            FP_NAME(finish_stats)(K, S, Q, M, eps, &mean[c], &var[c], &invstd[c]);
-            FP_T hi, lo, scale, shift;
-            FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &hi, &lo, &scale, &shift);
+    const int64_t M = N * HW, cb = FP_NAME(bn_block)(C, HW), nblocks = (C + cb - 1) / cb;
+    if (nblocks >= 2 * (int64_t)nt || nt == 1) {
+        #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            const int64_t c0 = blk * cb, c1 = FP_MIN(C, c0 + cb);
+            double S[FP_BN_MAX_BLOCK] = {0}, Q[FP_BN_MAX_BLOCK] = {0};
+            FP_T hi[FP_BN_MAX_BLOCK], lo[FP_BN_MAX_BLOCK], sc[FP_BN_MAX_BLOCK], sh[FP_BN_MAX_BLOCK];
             for (int64_t n = 0; n < N; n++)
-                FP_NAME(bn_plane_apply)(x + (n * C + c) * HW, y + (n * C + c) * HW, HW, hi, lo, scale, shift);
+                for (int64_t c = c0; c < c1; c++) {
+                    double s, q;
+                    FP_NAME(bn_plane_moments)(x + (n * C + c) * HW, HW, (double)x[c * HW], &s, &q);
+                    S[c - c0] += s;
+                    Q[c - c0] += q;
+                }
+            for (int64_t c = c0; c < c1; c++) {
+                FP_NAME(finish_stats)((double)x[c * HW], S[c - c0], Q[c - c0], M, eps, &mean[c], &var[c],
+                                      &invstd[c]);
+                FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &hi[c - c0], &lo[c - c0], &sc[c - c0],
+                                   &sh[c - c0]);
+            }
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = c0; c < c1; c++)
+                    FP_NAME(bn_plane_apply)(x + (n * C + c) * HW, y + (n * C + c) * HW, HW, hi[c - c0],
+                                            lo[c - c0], sc[c - c0], sh[c - c0]);
         }
         return FP_OK;
     }
@@ -401,25 +442,34 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     int nt = fp_threads_for(N * C * HW, n_threads);
     if (HW < 16)
         return FP_NAME(bn_backward_cols)(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, N, C, HW, training, nt);
-    const int64_t M = N * HW;
-    if (C >= 4 * (int64_t)nt || nt == 1) {
-        #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t c = 0; c < C; c++) {
-            double A = 0, B = 0;
-            for (int64_t n = 0; n < N; n++) {
-                double a, b;
-                FP_NAME(bn_plane_dot)(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, mean[c], &a, &b);
-                A += a;
-                B += b;
+    const int64_t M = N * HW, cb = FP_NAME(bn_block)(C, HW), nblocks = (C + cb - 1) / cb;
+    if (nblocks >= 2 * (int64_t)nt || nt == 1) {
+        #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            const int64_t c0 = blk * cb, c1 = FP_MIN(C, c0 + cb);
+            double A[FP_BN_MAX_BLOCK] = {0}, B[FP_BN_MAX_BLOCK] = {0};
+            FP_T hi[FP_BN_MAX_BLOCK], lo[FP_BN_MAX_BLOCK], ca[FP_BN_MAX_BLOCK], cbv[FP_BN_MAX_BLOCK],
+                cc[FP_BN_MAX_BLOCK];
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = c0; c < c1; c++) {
+                    double a, b;
+                    int64_t o = (n * C + c) * HW;
+                    FP_NAME(bn_plane_dot)(dy + o, x + o, HW, mean[c], &a, &b);
+                    A[c - c0] += a;
+                    B[c - c0] += b;
+                }
+            for (int64_t c = c0; c < c1; c++) {
+                int64_t j = c - c0;
+                dbeta[c] = A[j];
+                dgamma[c] = B[j] * invstd[c];
+                FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, A[j], B[j], M, training, &hi[j], &lo[j], &ca[j],
+                                        &cbv[j], &cc[j]);
             }
-            dbeta[c] = A;
-            dgamma[c] = B * invstd[c];
-            FP_T hi, lo, ca, cb, cc;
-            FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, A, B, M, training, &hi, &lo, &ca, &cb, &cc);
-            for (int64_t n = 0; n < N; n++) {
-                int64_t o = (n * C + c) * HW;
-                FP_NAME(bn_plane_grad)(dy + o, x + o, dx + o, HW, hi, lo, ca, cb, cc, training);
-            }
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = c0; c < c1; c++) {
+                    int64_t o = (n * C + c) * HW, j = c - c0;
+                    FP_NAME(bn_plane_grad)(dy + o, x + o, dx + o, HW, hi[j], lo[j], ca[j], cbv[j], cc[j], training);
+                }
         }
         return FP_OK;
     }

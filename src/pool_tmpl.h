@@ -418,13 +418,17 @@ int FP_NAME(avg_pool2d_backward)(const FP_T *grad_y, FP_T *grad_x, const fp_pool
 /* Sum of n contiguous values in double (vector lanes: see norm_vec.h). */
 FP_INLINE double FP_NAME(pool_sum)(const FP_T *FP_RESTRICT p, int64_t n)
 {
-    fp_v8d a0 = fp_splat8d(0), a1 = a0;
+    fp_v8d a0 = fp_splat8d(0), a1 = a0, a2 = a0, a3 = a0; /* 4 chains hide the add latency */
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 32 <= n; i += 32) {
         a0 += fp_load8d(p + i);
         a1 += fp_load8d(p + i + 8);
+        a2 += fp_load8d(p + i + 16);
+        a3 += fp_load8d(p + i + 24);
     }
-    double s = fp_hsum8d(a0 + a1);
+    for (; i + 8 <= n; i += 8)
+        a0 += fp_load8d(p + i);
+    double s = fp_hsum8d((a0 + a1) + (a2 + a3));
     for (; i < n; i++)
         s += (double)p[i];
     return s;
