@@ -86,21 +86,52 @@ FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_R
     *sdyx = sb;
 }
 
-/* y = ((x - hi) - lo) * scale + shift */
+/* y = ((x - hi) - lo) * scale + shift; `stream`: through an L1 buffer with
+ * non-temporal stores (see norm_vec.h). */
 FP_INLINE void FP_NAME(norm_apply)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
-                                   FP_T scale, FP_T shift)
+                                   FP_T scale, FP_T shift, int stream)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = ((x[i] - hi) - lo) * scale + shift;
+    if (!stream) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = ((x[i] - hi) - lo) * scale + shift;
+        return;
+    }
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
+        const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
+        const FP_T *FP_RESTRICT xs = x + i0;
+        for (int64_t i = 0; i < m; i++)
+            tmp[i] = ((xs[i] - hi) - lo) * scale + shift;
+        fp_stream_copy(y + i0, tmp, m);
+    }
 }
 
 /* dx = dy * a + ((x - hi) - lo) * b + c */
 FP_INLINE void FP_NAME(norm_grad_apply)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x,
                                         FP_T *FP_RESTRICT dx, int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b,
-                                        FP_T c)
+                                        FP_T c, int stream)
 {
-    for (int64_t i = 0; i < n; i++)
-        dx[i] = dy[i] * a + ((x[i] - hi) - lo) * b + c;
+    if (!stream) {
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = dy[i] * a + ((x[i] - hi) - lo) * b + c;
+        return;
+    }
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
+        const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
+        const FP_T *FP_RESTRICT gs = dy + i0, *FP_RESTRICT xs = x + i0;
+        for (int64_t i = 0; i < m; i++)
+            tmp[i] = gs[i] * a + ((xs[i] - hi) - lo) * b + c;
+        fp_stream_copy(dx + i0, tmp, m);
+    }
+}
+
+/* Stream an output of `total` elements written in runs of `run`? Only when it
+ * is far larger than the caches and the runs are long enough to amortize
+ * the fence. */
+static inline int FP_NAME(use_stream)(int64_t total, int64_t run)
+{
+    return total * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES && run * (int64_t)sizeof(FP_T) >= 4096;
 }
 
 FP_INLINE void FP_NAME(split)(double v, FP_T *hi, FP_T *lo)
@@ -140,9 +171,9 @@ FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, doubl
 }
 
 FP_CLONES static void FP_NAME(bn_plane_apply)(const FP_T *x, FP_T *y, int64_t HW, FP_T hi, FP_T lo, FP_T scale,
-                                              FP_T shift)
+                                              FP_T shift, int stream)
 {
-    FP_NAME(norm_apply)(x, y, HW, hi, lo, scale, shift);
+    FP_NAME(norm_apply)(x, y, HW, hi, lo, scale, shift, stream);
 }
 
 static void FP_NAME(bn_coeffs)(const FP_T *gamma, const FP_T *beta, int64_t c, double mean, double invstd,
@@ -233,6 +264,7 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     if (HW < 16)
         return FP_NAME(bn_forward_cols)(x, y, gamma, beta, N, C, HW, eps, mean, invstd, var, nt);
     const int64_t M = N * HW, cb = FP_NAME(bn_block)(C, HW), nblocks = (C + cb - 1) / cb;
+    const int stream = FP_NAME(use_stream)(N * C * HW, HW);
     if (nblocks >= 2 * (int64_t)nt || nt == 1) {
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int64_t blk = 0; blk < nblocks; blk++) {
@@ -255,7 +287,9 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
             for (int64_t n = 0; n < N; n++)
                 for (int64_t c = c0; c < c1; c++)
                     FP_NAME(bn_plane_apply)(x + (n * C + c) * HW, y + (n * C + c) * HW, HW, hi[c - c0],
-                                            lo[c - c0], sc[c - c0], sh[c - c0]);
+                                            lo[c - c0], sc[c - c0], sh[c - c0], stream);
+            if (stream)
+                fp_stream_fence();
         }
         return FP_OK;
     }
@@ -282,7 +316,10 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t p = 0; p < N * C; p++) {
         int64_t c = p % C;
-        FP_NAME(bn_plane_apply)(x + p * HW, y + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c], tab[3 * C + c]);
+        FP_NAME(bn_plane_apply)(x + p * HW, y + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c], tab[3 * C + c],
+                                stream);
+        if (stream)
+            fp_stream_fence();
     }
     free(part);
     free(tab);
@@ -327,10 +364,10 @@ FP_CLONES static void FP_NAME(bn_plane_dot)(const FP_T *dy, const FP_T *x, int64
 }
 
 FP_CLONES static void FP_NAME(bn_plane_grad)(const FP_T *dy, const FP_T *x, FP_T *dx, int64_t HW, FP_T hi,
-                                             FP_T lo, FP_T a, FP_T b, FP_T c, int training)
+                                             FP_T lo, FP_T a, FP_T b, FP_T c, int training, int stream)
 {
     if (training) {
-        FP_NAME(norm_grad_apply)(dy, x, dx, HW, hi, lo, a, b, c);
+        FP_NAME(norm_grad_apply)(dy, x, dx, HW, hi, lo, a, b, c, stream);
     } else {
         for (int64_t i = 0; i < HW; i++)
             dx[i] = dy[i] * a;
@@ -443,6 +480,7 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     if (HW < 16)
         return FP_NAME(bn_backward_cols)(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, N, C, HW, training, nt);
     const int64_t M = N * HW, cb = FP_NAME(bn_block)(C, HW), nblocks = (C + cb - 1) / cb;
+    const int stream = FP_NAME(use_stream)(N * C * HW, HW);
     if (nblocks >= 2 * (int64_t)nt || nt == 1) {
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int64_t blk = 0; blk < nblocks; blk++) {
@@ -468,8 +506,11 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
             for (int64_t n = 0; n < N; n++)
                 for (int64_t c = c0; c < c1; c++) {
                     int64_t o = (n * C + c) * HW, j = c - c0;
-                    FP_NAME(bn_plane_grad)(dy + o, x + o, dx + o, HW, hi[j], lo[j], ca[j], cbv[j], cc[j], training);
+                    FP_NAME(bn_plane_grad)(dy + o, x + o, dx + o, HW, hi[j], lo[j], ca[j], cbv[j], cc[j], training,
+                                           stream);
                 }
+            if (stream)
+                fp_stream_fence();
         }
         return FP_OK;
     }
@@ -498,7 +539,9 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     for (int64_t p = 0; p < N * C; p++) {
         int64_t c = p % C;
         FP_NAME(bn_plane_grad)(dy + p * HW, x + p * HW, dx + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c],
-                               tab[3 * C + c], tab[4 * C + c], training);
+                               tab[3 * C + c], tab[4 * C + c], training, stream);
+        if (stream)
+            fp_stream_fence();
     }
     free(part);
     free(tab);
@@ -508,8 +551,9 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
 /* ---- layer norm --------------------------------------------------------- */
 
 FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t D,
-                                       double eps, double *mean, double *rstd, int64_t r0, int64_t r1)
+                                       double eps, double *mean, double *rstd, int64_t r0, int64_t r1, int stream)
 {
+    FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t r = r0; r < r1; r++) {
         const FP_T *FP_RESTRICT xr = x + r * D;
         FP_T *FP_RESTRICT yr = y + r * D;
@@ -518,18 +562,28 @@ FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, co
         FP_NAME(finish_stats)((double)xr[0], s, q, D, eps, &mean[r], &var, &rstd[r]);
         FP_T hi, lo, rs = (FP_T)rstd[r];
         FP_NAME(split)(mean[r], &hi, &lo);
-        if (w && b)
-            for (int64_t i = 0; i < D; i++)
-                yr[i] = ((xr[i] - hi) - lo) * rs * w[i] + b[i];
-        else if (w)
-            for (int64_t i = 0; i < D; i++)
-                yr[i] = ((xr[i] - hi) - lo) * rs * w[i];
-        else if (b)
-            for (int64_t i = 0; i < D; i++)
-                yr[i] = ((xr[i] - hi) - lo) * rs + b[i];
-        else
-            FP_NAME(norm_apply)(xr, yr, D, hi, lo, rs, 0);
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            const FP_T *FP_RESTRICT xs = xr + i0;
+            FP_T *FP_RESTRICT dst = stream ? tmp : yr + i0;
+            if (w && b)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i] + b[i0 + i];
+            else if (w)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i];
+            else if (b)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs + b[i0 + i];
+            else
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs;
+            if (stream)
+                fp_stream_copy(yr + i0, tmp, m);
+        }
     }
+    if (stream)
+        fp_stream_fence();
 }
 
 int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, const FP_T *bias, int64_t M,
@@ -545,7 +599,8 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * t / T, M * (t + 1) / T);
+        FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * t / T, M * (t + 1) / T,
+                         FP_NAME(use_stream)(M * D, D));
     }
     return FP_OK;
 }
@@ -566,15 +621,23 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
         double sa, sb;
         if (w) {
             const fp_v8d m = fp_splat8d(mu);
-            fp_v8d a0 = fp_splat8d(0), b0 = a0;
+            fp_v8d a0 = fp_splat8d(0), a1 = a0, b0 = a0, b1 = a0;
             int64_t i = 0;
+            for (; i + 16 <= D; i += 16) {
+                fp_v8d gw0 = fp_load8d(g + i) * fp_load8d(w + i);
+                fp_v8d gw1 = fp_load8d(g + i + 8) * fp_load8d(w + i + 8);
+                a0 += gw0;
+                a1 += gw1;
+                b0 += gw0 * (fp_load8d(xr + i) - m);
+                b1 += gw1 * (fp_load8d(xr + i + 8) - m);
+            }
             for (; i + 8 <= D; i += 8) {
                 fp_v8d gw = fp_load8d(g + i) * fp_load8d(w + i);
                 a0 += gw;
                 b0 += gw * (fp_load8d(xr + i) - m);
             }
-            sa = fp_hsum8d(a0);
-            sb = fp_hsum8d(b0);
+            sa = fp_hsum8d(a0 + a1);
+            sb = fp_hsum8d(b0 + b1);
             for (; i < D; i++) {
                 double gw = (double)g[i] * (double)w[i];
                 sa += gw;
@@ -591,7 +654,7 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             for (int64_t i = 0; i < D; i++)
                 out[i] = g[i] * w[i] * cr + ((xr[i] - hi) - lo) * cb + cc;
         else
-            FP_NAME(norm_grad_apply)(g, xr, out, D, hi, lo, cr, cb, cc);
+            FP_NAME(norm_grad_apply)(g, xr, out, D, hi, lo, cr, cb, cc, 0);
         const fp_v8d m = fp_splat8d(mu), r8 = fp_splat8d(rs);
         int64_t i = 0;
         for (; i + 8 <= D; i += 8) {
@@ -636,7 +699,7 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
 
 FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t C,
                                         int64_t HW, int64_t G, double eps, double *mean, double *rstd,
-                                        int64_t u0, int64_t u1)
+                                        int64_t u0, int64_t u1, int stream)
 {
     const int64_t Cg = C / G, D = Cg * HW;
     for (int64_t u = u0; u < u1; u++) {
@@ -650,9 +713,11 @@ FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, c
         for (int64_t cc = 0; cc < Cg; cc++) {
             int64_t c = (u % G) * Cg + cc;
             FP_T scale = (FP_T)(rstd[u] * (w ? (double)w[c] : 1.0)), shift = b ? b[c] : (FP_T)0;
-            FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift);
+            FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift, stream);
         }
     }
+    if (stream)
+        fp_stream_fence();
 }
 
 int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, const FP_T *bias, int64_t N,
@@ -670,7 +735,8 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * t / T, U * (t + 1) / T);
+        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * t / T, U * (t + 1) / T,
+                          FP_NAME(use_stream)(N * C * HW, HW));
     }
     return FP_OK;
 }
@@ -679,7 +745,8 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
  * then dx per unit from the group's weighted sums. */
 FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, const double *mean,
                                                  const double *rstd, const FP_T *w, FP_T *dx, double *part,
-                                                 int64_t C, int64_t HW, int64_t G, int64_t u0, int64_t u1)
+                                                 int64_t C, int64_t HW, int64_t G, int64_t u0, int64_t u1,
+                                                 int stream)
 {
     const int64_t Cg = C / G, D = Cg * HW;
     for (int64_t u = u0; u < u1; u++) {
@@ -700,9 +767,11 @@ FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, 
         for (int64_t cc = 0; cc < Cg; cc++) {
             int64_t o = u * D + cc * HW;
             FP_T a = (FP_T)(rs * (w ? (double)w[c0 + cc] : 1.0));
-            FP_NAME(norm_grad_apply)(dy + o, x + o, dx + o, HW, hi, lo, a, cb, ccst);
+            FP_NAME(norm_grad_apply)(dy + o, x + o, dx + o, HW, hi, lo, a, cb, ccst, stream);
         }
     }
+    if (stream)
+        fp_stream_fence();
 }
 
 int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
@@ -725,7 +794,8 @@ int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * t / T, U * (t + 1) / T);
+        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * t / T, U * (t + 1) / T,
+                                   FP_NAME(use_stream)(N * C * HW, HW));
     }
     const int64_t Cg = C / G;
     for (int64_t n = 0; n < N; n++)

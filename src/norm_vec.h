@@ -11,6 +11,7 @@
  */
 #ifndef FP_NORM_VEC_H
 #define FP_NORM_VEC_H
+#include <stdint.h>
 #include <string.h>
 
 #pragma GCC diagnostic ignored "-Wpsabi" /* all helpers are always_inline: no ABI crosses */
@@ -51,6 +52,65 @@ static inline __attribute__((always_inline)) fp_v8d fp_splat8d(double v)
 static inline __attribute__((always_inline)) double fp_hsum8d(fp_v8d v)
 {
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+
+/* ---- streaming (non-temporal) stores ---------------------------------- */
+/* An output much larger than the caches is written with non-temporal stores:
+ * a plain store first reads the line it writes (read-for-ownership), so a
+ * memory-bound "read x, write y" moves 3 bytes per 2; streaming stores
+ * make it 2. Kernels compute a chunk into an L1 buffer and stream it out.
+ * 128-bit movnt (SSE2, baseline x86-64) keeps this out of the per-target
+ * clones and is still far faster than memory; other CPUs use memcpy. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Outputs of at least this many bytes are streamed (about a quarter of a
+ * typical L3: smaller ones are likely still cached when the next op reads). */
+#define FP_STREAM_MIN_BYTES ((int64_t)8 << 20)
+#define FP_STREAM_CHUNK 1024
+
+static inline void fp_stream_copy_f32(float *dst, const float *src, int64_t n)
+{
+#if defined(__SSE2__)
+    int64_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 15); i++)
+        dst[i] = src[i];
+    for (; i + 4 <= n; i += 4)
+        _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+    for (; i < n; i++)
+        dst[i] = src[i];
+#else
+    memcpy(dst, src, sizeof(float) * (size_t)n);
+#endif
+}
+
+static inline void fp_stream_copy_f64(double *dst, const double *src, int64_t n)
+{
+#if defined(__SSE2__)
+    int64_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 15); i++)
+        dst[i] = src[i];
+    for (; i + 2 <= n; i += 2)
+        _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
+    for (; i < n; i++)
+        dst[i] = src[i];
+#else
+    memcpy(dst, src, sizeof(double) * (size_t)n);
+#endif
+}
+
+#define fp_stream_copy(dst, src, n) \
+    _Generic((dst), float *: fp_stream_copy_f32, double *: fp_stream_copy_f64)(dst, src, n)
+
+/* Orders this thread's streaming stores before whatever follows (the end of
+ * the parallel region publishes the output). */
+static inline void fp_stream_fence(void)
+{
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
 }
 
 #endif
