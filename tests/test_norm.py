@@ -302,3 +302,23 @@ def test_bad_inputs():
         fp.group_norm(x, 1.0)
     with pytest.raises(ValueError, match="rstd must have 6 values"):
         fp.group_norm_backward(x, x, 3, np.zeros(6), np.ones(5))
+
+
+def test_large_outputs_streaming_path(rng):
+    # >= 8 MB outputs are written with non-temporal stores: check that path too
+    x = (rng.standard_normal((4, 8, 256, 257)) * 3 + 1).astype(np.float32)
+    gy = rng.standard_normal(x.shape).astype(np.float32)
+    g = rng.standard_normal(8).astype(np.float32)
+    y, sm, si = fp.batch_norm(x, g, g, None, None, True)
+    np.testing.assert_allclose(y, R.batch_norm_train(x, g, g, 1e-5)[0], rtol=1e-4, atol=1e-4)
+    dx, dg, db = fp.batch_norm_backward(gy, x, g, sm, si)
+    np.testing.assert_allclose(dx, R.batch_norm_backward_train(gy, x, g, 1e-5)[0], rtol=1e-4, atol=1e-4)
+    y2, m, r = fp.group_norm(x, 4, g, g)
+    np.testing.assert_allclose(y2, R.group_norm(x, 4, g, g, 1e-5)[0], rtol=1e-4, atol=1e-4)
+    dx2 = fp.group_norm_backward(gy, x, 4, m, r, g)[0]
+    with fp.num_threads(1):
+        np.testing.assert_array_equal(fp.group_norm_backward(gy, x, 4, m, r, g)[0], dx2)
+        np.testing.assert_array_equal(fp.batch_norm(x, g, g, None, None, True)[0], y)
+    xl = x.reshape(-1, 1028)
+    np.testing.assert_allclose(fp.layer_norm(xl, 1028)[0], R.layer_norm(xl, 1, None, None, 1e-5)[0], rtol=1e-4,
+                               atol=1e-4)

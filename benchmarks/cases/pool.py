@@ -62,8 +62,6 @@ def cases(quick, peers):
                  lambda: F.avg_pool2d(tx, 2, 2), "torch", bytes=fwd_bytes, target=">=1.5x, >=60% copy"),
             Case("pool", "avg_pool2d 2x2 s2 fwd+bwd", fp_avg_fb, t_avg_fb, "torch", bytes=avg_fb_bytes,
                  target=">=1.5x"),
-            Case("pool", "global_avg_pool2d (32,64,112,112)", lambda: fp.global_avg_pool2d(x),
-                 lambda: F.adaptive_avg_pool2d(tx, 1), "torch", bytes=x.nbytes, target=">=1.5x"),
         ]
     else:
         out += [
