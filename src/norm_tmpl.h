@@ -605,94 +605,110 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
     return FP_OK;
 }
 
-/* pw += sum over rows [q0, q1) (at most 4) of dy * xhat, pb += sum of dy:
- * one pass over the double partials per 4 rows instead of per row. Each
- * element still adds its rows in order, so the sums do not change. */
-FP_INLINE void FP_NAME(ln_param_grads)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
-                                       double *FP_RESTRICT pw, double *FP_RESTRICT pb, int64_t D, int64_t q0,
-                                       int64_t q1)
+/* Layer-norm backward, rows [r0, r1) of one fixed chunk. Per row: one pass
+ * for sum(dy*w) and sum(dy*w*xhat) in FP_T vectors (flushed to double every
+ * 1024 elements, so long rows keep double accuracy), one fused pass that
+ * writes dx and accumulates dy*xhat, dy into FP_T column sums tw/tb. Those
+ * are folded into the chunk's double partials pw/pb every 32 rows. All in
+ * the data type's full vector width: no float<->double conversions on the
+ * per-element path. Groupings depend on the chunk only, not on threads. */
+typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
+#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+#define FP_LN_GROUP 32
+
+FP_INLINE FP_NAME(vt) FP_NAME(vload)(const FP_T *p)
 {
-    const int64_t nr = q1 - q0;
-    const FP_T *g[4], *xr[4];
-    fp_v8d m[4], rs[4];
-    for (int64_t k = 0; k < nr; k++) {
-        g[k] = dy + (q0 + k) * D;
-        xr[k] = x + (q0 + k) * D;
-        m[k] = fp_splat8d(mean[q0 + k]);
-        rs[k] = fp_splat8d(rstd[q0 + k]);
-    }
-    int64_t i = 0;
-    for (; i + 8 <= D; i += 8) {
-        fp_v8d aw = fp_load8d(pw + i), ab = fp_load8d(pb + i);
-        for (int64_t k = 0; k < nr; k++) {
-            fp_v8d gv = fp_load8d(g[k] + i);
-            aw += gv * ((fp_load8d(xr[k] + i) - m[k]) * rs[k]);
-            ab += gv;
-        }
-        fp_store8d(pw + i, aw);
-        fp_store8d(pb + i, ab);
-    }
-    for (; i < D; i++)
-        for (int64_t k = 0; k < nr; k++) {
-            pw[i] += (double)g[k][i] * (((double)xr[k][i] - mean[q0 + k]) * rstd[q0 + k]);
-            pb[i] += (double)g[k][i];
-        }
+    FP_NAME(vt) v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-/* Rows [r0, r1) of the layer-norm backward; pw/pb collect this chunk's
- * sum(dy * xhat) and sum(dy) per feature. */
+FP_INLINE double FP_NAME(vsum)(FP_NAME(vt) v)
+{
+    double s = 0;
+    for (int64_t j = 0; j < FP_VL; j++)
+        s += (double)v[j];
+    return s;
+}
+
 FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, const double *mean,
                                                 const double *rstd, const FP_T *w, FP_T *dx, double *pw,
-                                                double *pb, int64_t D, int64_t r0, int64_t r1)
+                                                double *pb, FP_T *tw, FP_T *tb, int64_t D, int64_t r0, int64_t r1,
+                                                int stream)
 {
+    FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t i = 0; i < D; i++)
         pw[i] = pb[i] = 0;
     for (int64_t r = r0; r < r1; r++) {
+        if ((r - r0) % FP_LN_GROUP == 0)
+            for (int64_t i = 0; i < D; i++)
+                tw[i] = tb[i] = 0;
         const FP_T *FP_RESTRICT g = dy + r * D;
         const FP_T *FP_RESTRICT xr = x + r * D;
         FP_T *FP_RESTRICT out = dx + r * D;
-        const double mu = mean[r], rs = rstd[r];
-        double sa, sb;
-        if (w) {
-            const fp_v8d m = fp_splat8d(mu);
-            fp_v8d a0 = fp_splat8d(0), a1 = a0, b0 = a0, b1 = a0;
+        FP_T hi, lo;
+        FP_NAME(split)(mean[r], &hi, &lo);
+        const FP_T rs = (FP_T)rstd[r];
+        double sa = 0, sb = 0;
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            FP_NAME(vt) a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
             int64_t i = 0;
-            for (; i + 16 <= D; i += 16) {
-                fp_v8d gw0 = fp_load8d(g + i) * fp_load8d(w + i);
-                fp_v8d gw1 = fp_load8d(g + i + 8) * fp_load8d(w + i + 8);
-                a0 += gw0;
-                a1 += gw1;
-                b0 += gw0 * (fp_load8d(xr + i) - m);
-                b1 += gw1 * (fp_load8d(xr + i + 8) - m);
+            for (; i + 2 * FP_VL <= m; i += 2 * FP_VL) {
+                const int64_t k = i0 + i;
+                FP_NAME(vt) g0 = FP_NAME(vload)(g + k), g1 = FP_NAME(vload)(g + k + FP_VL);
+                if (w) {
+                    g0 *= FP_NAME(vload)(w + k);
+                    g1 *= FP_NAME(vload)(w + k + FP_VL);
+                }
+                a0 += g0;
+                a1 += g1;
+                b0 += g0 * (((FP_NAME(vload)(xr + k) - hi) - lo) * rs);
+                b1 += g1 * (((FP_NAME(vload)(xr + k + FP_VL) - hi) - lo) * rs);
             }
-            for (; i + 8 <= D; i += 8) {
-                fp_v8d gw = fp_load8d(g + i) * fp_load8d(w + i);
-                a0 += gw;
-                b0 += gw * (fp_load8d(xr + i) - m);
-            }
-            sa = fp_hsum8d(a0 + a1);
-            sb = fp_hsum8d(b0 + b1);
-            for (; i < D; i++) {
-                double gw = (double)g[i] * (double)w[i];
+            sa += FP_NAME(vsum)(a0 + a1);
+            sb += FP_NAME(vsum)(b0 + b1);
+            for (; i < m; i++) {
+                const int64_t k = i0 + i;
+                double gw = (double)g[k] * (w ? (double)w[k] : 1.0);
                 sa += gw;
-                sb += gw * ((double)xr[i] - mu);
+                sb += gw * (double)(((xr[k] - hi) - lo) * rs);
             }
-        } else {
-            FP_NAME(dot_moments)(g, xr, D, mu, &sa, &sb);
         }
         /* dx = rstd * (dy*w - mean(dy*w) - xhat * mean(dy*w*xhat)) */
-        FP_T hi, lo;
-        FP_NAME(split)(mu, &hi, &lo);
-        const FP_T cr = (FP_T)rs, cb = (FP_T)(-rs * rs * rs * sb / (double)D), cc = (FP_T)(-rs * sa / (double)D);
-        if (w)
-            for (int64_t i = 0; i < D; i++)
-                out[i] = g[i] * w[i] * cr + ((xr[i] - hi) - lo) * cb + cc;
-        else
-            FP_NAME(norm_grad_apply)(g, xr, out, D, hi, lo, cr, cb, cc, 0);
-        if (r + 1 == r1 || (r + 1 - r0) % 4 == 0)
-            FP_NAME(ln_param_grads)(dy, x, mean, rstd, pw, pb, D, r - (r - r0) % 4, r + 1);
+        const FP_T cr = rs, cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            FP_T *FP_RESTRICT dst = stream ? tmp : out + i0;
+            const FP_T *FP_RESTRICT gs = g + i0, *FP_RESTRICT xs = xr + i0;
+            FP_T *FP_RESTRICT tws = tw + i0, *FP_RESTRICT tbs = tb + i0;
+            /* separate simple loops: GCC gives up vectorizing the fused one */
+            if (w) {
+                const FP_T *FP_RESTRICT ws = w + i0;
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = (gs[i] * ws[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
+            } else {
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = (gs[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
+            }
+            for (int64_t i = 0; i < m; i++) {
+                tws[i] += gs[i] * (((xs[i] - hi) - lo) * rs);
+                tbs[i] += gs[i];
+            }
+            if (stream)
+                fp_stream_copy(out + i0, tmp, m);
+        }
+        if ((r - r0) % FP_LN_GROUP == FP_LN_GROUP - 1 || r + 1 == r1)
+            for (int64_t i = 0; i < D; i++) {
+                pw[i] += (double)tw[i];
+                pb[i] += (double)tb[i];
+            }
     }
+    if (stream)
+        fp_stream_fence();
 }
+
+#undef FP_VL
 
 int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
                                  const FP_T *weight, FP_T *dx, double *dw, double *db, int64_t M, int64_t D,
@@ -703,20 +719,27 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     if (M * D == 0)
         return FP_OK;
     int nt = fp_threads_for(M * D, n_threads);
-    const int64_t nch = fp_norm_chunks(M, 2 * D);
+    const int64_t nch = fp_norm_chunks(M, 3 * D);
     double *part = malloc(sizeof(double) * (size_t)(2 * D * nch));
-    if (!part)
+    FP_T *scratch = malloc(sizeof(FP_T) * (size_t)(2 * D * nch));
+    if (!part || !scratch) {
+        free(part);
+        free(scratch);
         return FP_ERR_NOMEM;
+    }
+    const int stream = FP_NAME(use_stream)(M * D, D);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t k = 0; k < nch; k++)
-        FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D, D,
-                                  M * k / nch, M * (k + 1) / nch);
+        FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
+                                  scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
+                                  M * (k + 1) / nch, stream);
     for (int64_t k = 0; k < nch; k++)
         for (int64_t i = 0; i < D; i++) {
             dw[i] += part[2 * D * k + i];
             db[i] += part[2 * D * k + D + i];
         }
     free(part);
+    free(scratch);
     return FP_OK;
 }
 
