@@ -227,7 +227,7 @@ static int FP_NAME(bn_forward_cols)(const FP_T *x, FP_T *y, const FP_T *gamma, c
     double *Kf = part + 2 * F * nch;
     for (int64_t f = 0; f < F; f++)
         Kf[f] = (double)x[(f / HW) * HW];
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_moments)(x, Kf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
     for (int64_t k = 1; k < nch; k++)
@@ -246,7 +246,7 @@ static int FP_NAME(bn_forward_cols)(const FP_T *x, FP_T *y, const FP_T *gamma, c
             FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &hi[f], &lo[f], &scale[f], &shift[f]);
         }
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_apply)(x, y, hi, lo, scale, shift, N * k / nch, N * (k + 1) / nch, F);
     free(part);
@@ -300,7 +300,7 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
         free(tab);
         return FP_ERR_NOMEM;
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(guided)
     for (int64_t p = 0; p < N * C; p++)
         FP_NAME(bn_plane_moments)(x + p * HW, HW, (double)x[(p % C) * HW], &part[2 * p], &part[2 * p + 1]);
     for (int64_t c = 0; c < C; c++) {
@@ -313,7 +313,7 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
         FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &tab[c], &tab[C + c], &tab[2 * C + c],
                            &tab[3 * C + c]);
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(guided)
     for (int64_t p = 0; p < N * C; p++) {
         int64_t c = p % C;
         FP_NAME(bn_plane_apply)(x + p * HW, y + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c], tab[3 * C + c],
@@ -343,15 +343,10 @@ int FP_NAME(batch_norm_forward_eval)(const FP_T *x, FP_T *y, const double *scale
 {
     int64_t P = N * C;
     int nt = fp_threads_for(P * HW, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(affine_rows)(x, y, scale, shift, C, HW, P * t / T, P * (t + 1) / T);
-    }
+    const int64_t nchunks = fp_dyn_chunks(P, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(affine_rows)(x, y, scale, shift, C, HW, P * chunk / nchunks, P * (chunk + 1) / nchunks);
     return FP_OK;
 }
 
@@ -439,7 +434,7 @@ static int FP_NAME(bn_backward_cols)(const FP_T *dy, const FP_T *x, const double
     double *meanf = part + 2 * F * nch;
     for (int64_t f = 0; f < F; f++)
         meanf[f] = mean[f / HW];
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_dot)(dy, x, meanf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
     for (int64_t k = 1; k < nch; k++)
@@ -459,7 +454,7 @@ static int FP_NAME(bn_backward_cols)(const FP_T *dy, const FP_T *x, const double
                                     &tab[2 * F + f], &tab[3 * F + f], &tab[4 * F + f]);
         }
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_grad)(dy, x, dx, tab, N * k / nch, N * (k + 1) / nch, F, training);
     free(part);
@@ -521,7 +516,7 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         free(tab);
         return FP_ERR_NOMEM;
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(guided)
     for (int64_t p = 0; p < N * C; p++)
         FP_NAME(bn_plane_dot)(dy + p * HW, x + p * HW, HW, mean[p % C], &part[2 * p], &part[2 * p + 1]);
     for (int64_t c = 0; c < C; c++) {
@@ -535,7 +530,7 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, A, B, M, training, &tab[c], &tab[C + c], &tab[2 * C + c],
                                 &tab[3 * C + c], &tab[4 * C + c]);
     }
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(guided)
     for (int64_t p = 0; p < N * C; p++) {
         int64_t c = p % C;
         FP_NAME(bn_plane_grad)(dy + p * HW, x + p * HW, dx + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c],
@@ -592,16 +587,11 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
     if (M * D == 0)
         return FP_OK;
     int nt = fp_threads_for(M * D, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * t / T, M * (t + 1) / T,
-                         FP_NAME(use_stream)(M * D, D));
-    }
+    const int64_t nchunks = fp_dyn_chunks(M, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * chunk / nchunks, M * (chunk + 1) / nchunks,
+                     FP_NAME(use_stream)(M * D, D));
     return FP_OK;
 }
 
@@ -728,7 +718,7 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         return FP_ERR_NOMEM;
     }
     const int stream = FP_NAME(use_stream)(M * D, D);
-    #pragma omp parallel for num_threads(nt) schedule(static)
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
                                   scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
@@ -776,16 +766,11 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
         return FP_OK;
     int64_t U = N * G;
     int nt = fp_threads_for(N * C * HW, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * t / T, U * (t + 1) / T,
-                          FP_NAME(use_stream)(N * C * HW, HW));
-    }
+    const int64_t nchunks = fp_dyn_chunks(U, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+                      FP_NAME(use_stream)(N * C * HW, HW));
     return FP_OK;
 }
 
@@ -835,16 +820,11 @@ int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         return FP_ERR_NOMEM;
     int64_t U = N * G;
     int nt = fp_threads_for(N * C * HW, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * t / T, U * (t + 1) / T,
-                                   FP_NAME(use_stream)(N * C * HW, HW));
-    }
+    const int64_t nchunks = fp_dyn_chunks(U, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+                               FP_NAME(use_stream)(N * C * HW, HW));
     const int64_t Cg = C / G;
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {

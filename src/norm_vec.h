@@ -55,6 +55,17 @@ static inline __attribute__((always_inline)) double fp_hsum8d(fp_v8d v)
 }
 
 
+/* Work units of a parallel loop, handed out dynamically: on a shared machine
+ * a thread that gets descheduled only delays its current chunk while the
+ * others take the rest (a static split would wait for its whole share).
+ * Chunks never change results: each writes its own outputs, and reductions
+ * are combined over fixed units elsewhere. */
+static inline int64_t fp_dyn_chunks(int64_t units, int threads)
+{
+    int64_t n = 16 * (int64_t)threads;
+    return units < n ? units : n;
+}
+
 /* ---- streaming (non-temporal) stores ---------------------------------- */
 /* An output much larger than the caches is written with non-temporal stores:
  * a plain store first reads the line it writes (read-for-ownership), so a

@@ -195,7 +195,10 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(max_rows)(x, y, indices, g, tab, vbuf + L * t, rows * t / T, rows * (t + 1) / T);
+        const int64_t nchunks = fp_dyn_chunks(rows, T);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < nchunks; chunk++)
+            FP_NAME(max_rows)(x, y, indices, g, tab, vbuf + L * t, rows * chunk / nchunks, rows * (chunk + 1) / nchunks);
     }
     free(vbuf);
     free(tab);
@@ -223,7 +226,7 @@ int FP_NAME(max_pool2d_backward)(const FP_T *grad_y, const int64_t *indices, FP_
 {
     int bad = 0;
     int nt = fp_threads_for(planes * (in_plane + out_plane), n_threads);
-    #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
+    #pragma omp parallel for num_threads(nt) schedule(guided) reduction(| : bad)
     for (int64_t p = 0; p < planes; p++)
         bad |= FP_NAME(max_backward_plane)(grad_y + p * out_plane, indices + p * out_plane,
                                            grad_x + p * in_plane, in_plane, out_plane);
@@ -336,8 +339,11 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
         t = omp_get_thread_num();
         T = omp_get_num_threads();
 #endif
-        FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, div + t * g->OW,
-                          rows * t / T, rows * (t + 1) / T);
+        const int64_t nchunks = fp_dyn_chunks(rows, T);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < nchunks; chunk++)
+            FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, div + t * g->OW,
+                          rows * chunk / nchunks, rows * (chunk + 1) / nchunks);
     }
     free(tab);
     free(div);
@@ -405,8 +411,11 @@ int FP_NAME(avg_pool2d_backward)(const FP_T *grad_y, FP_T *grad_x, const fp_pool
         T = omp_get_num_threads();
 #endif
         FP_T *div = buf + 2 * g->OW * t;
-        FP_NAME(avg_backward_planes)(grad_y, grad_x, g, tab, count_include_pad, divisor_override, div,
-                                     div + g->OW, g->planes * t / T, g->planes * (t + 1) / T);
+        const int64_t nchunks = fp_dyn_chunks(g->planes, T);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t chunk = 0; chunk < nchunks; chunk++)
+            FP_NAME(avg_backward_planes)(grad_y, grad_x, g, tab, count_include_pad, divisor_override, div,
+                                     div + g->OW, g->planes * chunk / nchunks, g->planes * (chunk + 1) / nchunks);
     }
     free(tab);
     free(buf);
@@ -460,15 +469,10 @@ int FP_NAME(adaptive_avg_pool2d_forward)(const FP_T *x, FP_T *y, int64_t planes,
                                          int64_t OH, int64_t OW, int n_threads)
 {
     int nt = fp_threads_for(planes * H * W, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(adaptive_planes)(x, y, H, W, OH, OW, planes * t / T, planes * (t + 1) / T);
-    }
+    const int64_t nchunks = fp_dyn_chunks(planes, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(adaptive_planes)(x, y, H, W, OH, OW, planes * chunk / nchunks, planes * (chunk + 1) / nchunks);
     return FP_OK;
 }
 
@@ -498,14 +502,9 @@ int FP_NAME(adaptive_avg_pool2d_backward)(const FP_T *grad_y, FP_T *grad_x, int6
                                           int64_t W, int64_t OH, int64_t OW, int n_threads)
 {
     int nt = fp_threads_for(planes * H * W, n_threads);
-    #pragma omp parallel num_threads(nt)
-    {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
-        FP_NAME(adaptive_backward_planes)(grad_y, grad_x, H, W, OH, OW, planes * t / T, planes * (t + 1) / T);
-    }
+    const int64_t nchunks = fp_dyn_chunks(planes, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(adaptive_backward_planes)(grad_y, grad_x, H, W, OH, OW, planes * chunk / nchunks, planes * (chunk + 1) / nchunks);
     return FP_OK;
 }
