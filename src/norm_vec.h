@@ -70,11 +70,11 @@ static inline int64_t fp_dyn_chunks(int64_t units, int threads)
 /* An output much larger than the caches is written with non-temporal stores:
  * a plain store first reads the line it writes (read-for-ownership), so a
  * memory-bound "read x, write y" moves 3 bytes per 2; streaming stores
- * make it 2. Kernels compute a chunk into an L1 buffer and stream it out.
- * 128-bit movnt (SSE2, baseline x86-64) keeps this out of the per-target
- * clones and is still far faster than memory; other CPUs use memcpy. */
-#if defined(__SSE2__)
-#include <emmintrin.h>
+ * make it 2. Kernels compute a chunk into an L1 buffer and stream it out
+ * (non-x86 CPUs: memcpy). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FP_STREAM_X86 1
 #endif
 
 /* Outputs of at least this many bytes are streamed (about a quarter of a
@@ -82,34 +82,75 @@ static inline int64_t fp_dyn_chunks(int64_t units, int threads)
 #define FP_STREAM_MIN_BYTES ((int64_t)8 << 20)
 #define FP_STREAM_CHUNK 1024
 
+#ifdef FP_STREAM_X86
+/* The widest non-temporal store the CPU has, picked at run time (the
+ * per-target clones cannot share one inline helper that uses AVX-512
+ * intrinsics): 512-bit stores fill a write-combining line in one go, where
+ * 128-bit ones left the copy loop store-bound. */
+__attribute__((target("avx512f"))) static void fp_stream_bytes_avx512(char *dst, const char *src, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        _mm512_stream_si512((void *)(dst + i), _mm512_loadu_si512((const void *)(src + i)));
+    memcpy(dst + i, src + i, (size_t)(n - i));
+}
+
+__attribute__((target("avx"))) static void fp_stream_bytes_avx(char *dst, const char *src, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        _mm256_stream_ps((float *)(dst + i), _mm256_loadu_ps((const float *)(src + i)));
+    memcpy(dst + i, src + i, (size_t)(n - i));
+}
+
+static void fp_stream_bytes_sse2(char *dst, const char *src, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm_stream_ps((float *)(dst + i), _mm_loadu_ps((const float *)(src + i)));
+    memcpy(dst + i, src + i, (size_t)(n - i));
+}
+
+typedef void (*fp_stream_fn)(char *, const char *, int64_t);
+
+static inline fp_stream_fn fp_stream_pick(void)
+{
+    static fp_stream_fn fn; /* a benign race: every thread computes the same pointer */
+    fp_stream_fn f = __atomic_load_n(&fn, __ATOMIC_RELAXED);
+    if (!f) {
+        __builtin_cpu_init();
+        f = __builtin_cpu_supports("avx512f") ? fp_stream_bytes_avx512
+            : __builtin_cpu_supports("avx")   ? fp_stream_bytes_avx
+                                              : fp_stream_bytes_sse2;
+        __atomic_store_n(&fn, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
+#endif
+
+/* dst[0..n) = src[0..n) with non-temporal stores (plain stores up to the
+ * first 64-byte boundary of dst). */
+static inline void fp_stream_bytes(char *dst, const char *src, int64_t n)
+{
+#ifdef FP_STREAM_X86
+    int64_t head = (int64_t)((64 - ((uintptr_t)dst & 63)) & 63);
+    if (head > n)
+        head = n;
+    memcpy(dst, src, (size_t)head);
+    fp_stream_pick()(dst + head, src + head, n - head);
+#else
+    memcpy(dst, src, (size_t)n);
+#endif
+}
+
 static inline void fp_stream_copy_f32(float *dst, const float *src, int64_t n)
 {
-#if defined(__SSE2__)
-    int64_t i = 0;
-    for (; i < n && ((uintptr_t)(dst + i) & 15); i++)
-        dst[i] = src[i];
-    for (; i + 4 <= n; i += 4)
-        _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
-    for (; i < n; i++)
-        dst[i] = src[i];
-#else
-    memcpy(dst, src, sizeof(float) * (size_t)n);
-#endif
+    fp_stream_bytes((char *)dst, (const char *)src, n * (int64_t)sizeof(float));
 }
 
 static inline void fp_stream_copy_f64(double *dst, const double *src, int64_t n)
 {
-#if defined(__SSE2__)
-    int64_t i = 0;
-    for (; i < n && ((uintptr_t)(dst + i) & 15); i++)
-        dst[i] = src[i];
-    for (; i + 2 <= n; i += 2)
-        _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
-    for (; i < n; i++)
-        dst[i] = src[i];
-#else
-    memcpy(dst, src, sizeof(double) * (size_t)n);
-#endif
+    fp_stream_bytes((char *)dst, (const char *)src, n * (int64_t)sizeof(double));
 }
 
 #define fp_stream_copy(dst, src, n) \
@@ -119,7 +160,7 @@ static inline void fp_stream_copy_f64(double *dst, const double *src, int64_t n)
  * the parallel region publishes the output). */
 static inline void fp_stream_fence(void)
 {
-#if defined(__SSE2__)
+#ifdef FP_STREAM_X86
     _mm_sfence();
 #endif
 }
