@@ -125,15 +125,48 @@ FP_INLINE void FP_NAME(max_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_REST
     }
 }
 
+/* Output rows [r0, r1) are one contiguous run of y. With `stream`, whole rows
+ * are staged in an L1 buffer and written with non-temporal stores (see
+ * norm_vec.h): y is written once without being read first. */
+typedef struct {
+    FP_T buf[FP_STREAM_CHUNK];
+    int64_t first, count; /* y offset of buf[0], elements staged */
+} FP_NAME(stage_t);
+
+FP_INLINE FP_T *FP_NAME(stage_row)(FP_NAME(stage_t) *st, FP_T *y, int64_t r, int64_t OW, int stream)
+{
+    if (!stream)
+        return y + r * OW;
+    if (st->count + OW > FP_STREAM_CHUNK) {
+        fp_stream_copy(y + st->first, st->buf, st->count);
+        st->count = 0;
+    }
+    if (st->count == 0)
+        st->first = r * OW;
+    FP_T *row = st->buf + st->count;
+    st->count += OW;
+    return row;
+}
+
+FP_INLINE void FP_NAME(stage_flush)(FP_NAME(stage_t) *st, FP_T *y, int stream)
+{
+    if (stream && st->count) {
+        fp_stream_copy(y + st->first, st->buf, st->count);
+        fp_stream_fence();
+    }
+}
+
 FP_CLONES static void FP_NAME(max_rows)(const FP_T *x, FP_T *y, int64_t *ind, const fp_pool2d_geom *g,
-                                        const int64_t *tab, FP_T *vmp, int64_t r0, int64_t r1)
+                                        const int64_t *tab, FP_T *vmp, int64_t r0, int64_t r1, int stream)
 {
     const int64_t *lo = tab, *hi = tab + g->kw, *iw_first = tab + 2 * g->kw;
     const int64_t plane_sz = g->H * g->W;
+    FP_NAME(stage_t) st;
+    st.count = st.first = 0;
     for (int64_t r = r0; r < r1; r++) {
         const FP_T *plane = x + (r / g->OH) * plane_sz;
         int64_t oh = r % g->OH;
-        FP_T *yrow = y + r * g->OW;
+        FP_T *yrow = FP_NAME(stage_row)(&st, y, r, g->OW, stream);
         int64_t *irow = ind ? ind + r * g->OW : NULL;
         if (ind) {
             if (g->sw == 1)
@@ -151,6 +184,7 @@ FP_CLONES static void FP_NAME(max_rows)(const FP_T *x, FP_T *y, int64_t *ind, co
                 FP_NAME(max_row_sep)(plane, yrow, vmp, g, oh, g->sw);
         }
     }
+    FP_NAME(stage_flush)(&st, y, stream);
 }
 
 int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const fp_pool2d_geom *g,
@@ -181,6 +215,8 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
     gg.vbuf_half = half;
     g = &gg;
     const int64_t L = gg.vbuf_len + 2 * half;
+    const int stream = !indices && g->OW <= FP_STREAM_CHUNK &&
+                       rows * g->OW * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
     FP_T *vbuf = malloc(sizeof(FP_T) * (size_t)(L * nt));
     if (!vbuf) {
         free(tab);
@@ -198,7 +234,8 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
-            FP_NAME(max_rows)(x, y, indices, g, tab, vbuf + L * t, rows * chunk / nchunks, rows * (chunk + 1) / nchunks);
+            FP_NAME(max_rows)(x, y, indices, g, tab, vbuf + L * t, rows * chunk / nchunks,
+                              rows * (chunk + 1) / nchunks, stream);
     }
     free(vbuf);
     free(tab);
@@ -300,15 +337,17 @@ static int64_t *FP_NAME(avg_tables)(const fp_pool2d_geom *g)
 
 FP_CLONES static void FP_NAME(avg_rows)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g, const int64_t *tab,
                                         int count_include_pad, int64_t divisor_override, FP_T *div,
-                                        int64_t r0, int64_t r1)
+                                        int64_t r0, int64_t r1, int stream)
 {
     const int64_t *lo = tab, *hi = tab + g->kw, *wpad = tab + 2 * g->kw, *wclip = wpad + g->OW;
     const int64_t plane_sz = g->H * g->W;
+    FP_NAME(stage_t) st;
+    st.count = st.first = 0;
     for (int64_t r = r0; r < r1; r++) {
         const FP_T *plane = x + (r / g->OH) * plane_sz;
         int64_t oh = r % g->OH, ihs, ihe;
         FP_NAME(avg_divisors)(g, oh, count_include_pad, divisor_override, wpad, wclip, div, &ihs, &ihe);
-        FP_T *yrow = y + r * g->OW;
+        FP_T *yrow = FP_NAME(stage_row)(&st, y, r, g->OW, stream);
         if (g->sw == 1)
             FP_NAME(avg_row)(plane, yrow, g, ihs, ihe, lo, hi, div, 1);
         else if (g->sw == 2)
@@ -316,6 +355,7 @@ FP_CLONES static void FP_NAME(avg_rows)(const FP_T *x, FP_T *y, const fp_pool2d_
         else
             FP_NAME(avg_row)(plane, yrow, g, ihs, ihe, lo, hi, div, g->sw);
     }
+    FP_NAME(stage_flush)(&st, y, stream);
 }
 
 int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g, int count_include_pad,
@@ -325,6 +365,7 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
     if (rows == 0 || g->OW == 0)
         return FP_OK;
     int nt = fp_threads_for(g->planes * g->H * g->W, n_threads);
+    const int stream = g->OW <= FP_STREAM_CHUNK && rows * g->OW * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
     int64_t *tab = FP_NAME(avg_tables)(g);
     FP_T *div = malloc(sizeof(FP_T) * (size_t)(g->OW * nt));
     if (!tab || !div) {
@@ -343,7 +384,7 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
             FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, div + t * g->OW,
-                          rows * chunk / nchunks, rows * (chunk + 1) / nchunks);
+                              rows * chunk / nchunks, rows * (chunk + 1) / nchunks, stream);
     }
     free(tab);
     free(div);
