@@ -51,12 +51,3 @@ def test_adaptive_matches_torch(osz, rng):
     g = rng.standard_normal(ty.shape).astype(np.float32)
     ty.backward(torch.from_numpy(g))
     np.testing.assert_allclose(fp.adaptive_avg_pool2d_backward(g, x.shape), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
-
-
-def test_error_cases_match_torch():
-    x = np.zeros((1, 1, 4, 4), np.float32)
-    for kw in [dict(kernel_size=2, stride=2, padding=2), dict(kernel_size=5), dict(kernel_size=3, dilation=3)]:
-        with pytest.raises(RuntimeError):
-            F.max_pool2d(torch.from_numpy(x), **kw)
-        with pytest.raises(ValueError):
-            fp.max_pool2d(x, **kw)
