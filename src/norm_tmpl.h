@@ -153,6 +153,39 @@ static inline void FP_NAME(finish_stats)(double K, double s, double q, int64_t m
     *invstd = 1.0 / sqrt(v + eps);
 }
 
+/* Channel c's totals of per-plane partial pairs part[2*(n*C + c) + {0,1}],
+ * summed in n order (the same order whatever the thread count). */
+static void FP_NAME(bn_channel_sums)(const double *part, int64_t N, int64_t C, int64_t c, double *a, double *b)
+{
+    double sa = 0, sb = 0;
+    for (int64_t n = 0; n < N; n++) {
+        sa += part[2 * (n * C + c)];
+        sb += part[2 * (n * C + c) + 1];
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/* Column path: fold the nch chunk partials (each 2F doubles) into the first,
+ * in chunk order, then channel c's sums over its HW features. */
+static void FP_NAME(col_fold_chunks)(double *part, int64_t F, int64_t nch)
+{
+    for (int64_t k = 1; k < nch; k++)
+        for (int64_t f = 0; f < 2 * F; f++)
+            part[f] += part[2 * F * k + f];
+}
+
+static void FP_NAME(col_channel_sums)(const double *part, int64_t F, int64_t HW, int64_t c, double *a, double *b)
+{
+    double sa = 0, sb = 0;
+    for (int64_t h = 0; h < HW; h++) {
+        sa += part[c * HW + h];
+        sb += part[F + c * HW + h];
+    }
+    *a = sa;
+    *b = sb;
+}
+
 /* ---- batch norm: plane path --------------------------------------------- */
 
 FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, double K, double *s, double *q)
@@ -220,16 +253,11 @@ static int FP_NAME(bn_forward_cols)(const FP_T *x, FP_T *y, const FP_T *gamma, c
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_moments)(x, Kf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
-    for (int64_t k = 1; k < nch; k++)
-        for (int64_t f = 0; f < 2 * F; f++)
-            part[f] += part[2 * F * k + f];
+    FP_NAME(col_fold_chunks)(part, F, nch);
     FP_T *hi = tab, *lo = tab + F, *scale = tab + 2 * F, *shift = tab + 3 * F;
     for (int64_t c = 0; c < C; c++) {
-        double s = 0, q = 0;
-        for (int64_t h = 0; h < HW; h++) {
-            s += part[c * HW + h];
-            q += part[F + c * HW + h];
-        }
+        double s, q;
+        FP_NAME(col_channel_sums)(part, F, HW, c, &s, &q);
         FP_NAME(finish_stats)(Kf[c * HW], s, q, N * HW, eps, &mean[c], &var[c], &invstd[c]);
         for (int64_t h = 0; h < HW; h++) {
             int64_t f = c * HW + h;
@@ -266,11 +294,8 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     for (int64_t p = 0; p < N * C; p++)
         FP_NAME(bn_plane_moments)(x + p * HW, HW, (double)x[(p % C) * HW], &part[2 * p], &part[2 * p + 1]);
     for (int64_t c = 0; c < C; c++) {
-        double S = 0, Q = 0;
-        for (int64_t n = 0; n < N; n++) {
-            S += part[2 * (n * C + c)];
-            Q += part[2 * (n * C + c) + 1];
-        }
+        double S, Q;
+        FP_NAME(bn_channel_sums)(part, N, C, c, &S, &Q);
         FP_NAME(finish_stats)((double)x[c * HW], S, Q, M, eps, &mean[c], &var[c], &invstd[c]);
         FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &tab[c], &tab[C + c], &tab[2 * C + c],
                            &tab[3 * C + c]);
@@ -402,15 +427,10 @@ static int FP_NAME(bn_backward_cols)(const FP_T *dy, const FP_T *x, const double
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t k = 0; k < nch; k++)
         FP_NAME(col_dot)(dy, x, meanf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
-    for (int64_t k = 1; k < nch; k++)
-        for (int64_t f = 0; f < 2 * F; f++)
-            part[f] += part[2 * F * k + f];
+    FP_NAME(col_fold_chunks)(part, F, nch);
     for (int64_t c = 0; c < C; c++) {
-        double sa = 0, sb = 0;
-        for (int64_t h = 0; h < HW; h++) {
-            sa += part[c * HW + h];
-            sb += part[F + c * HW + h];
-        }
+        double sa, sb;
+        FP_NAME(col_channel_sums)(part, F, HW, c, &sa, &sb);
         dbeta[c] = sa;
         dgamma[c] = sb * invstd[c];
         for (int64_t h = 0; h < HW; h++) {
@@ -452,11 +472,8 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     for (int64_t p = 0; p < N * C; p++)
         FP_NAME(bn_plane_dot)(dy + p * HW, x + p * HW, HW, mean[p % C], &part[2 * p], &part[2 * p + 1]);
     for (int64_t c = 0; c < C; c++) {
-        double A = 0, B = 0;
-        for (int64_t n = 0; n < N; n++) {
-            A += part[2 * (n * C + c)];
-            B += part[2 * (n * C + c) + 1];
-        }
+        double A, B;
+        FP_NAME(bn_channel_sums)(part, N, C, c, &A, &B);
         dbeta[c] = A;
         dgamma[c] = B * invstd[c];
         FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, A, B, M, training, &tab[c], &tab[C + c], &tab[2 * C + c],

@@ -13,6 +13,9 @@
 #define FP_NORM_VEC_H
 #include <stdint.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #pragma GCC diagnostic ignored "-Wpsabi" /* all helpers are always_inline: no ABI crosses */
 
@@ -54,6 +57,25 @@ static inline __attribute__((always_inline)) double fp_hsum8d(fp_v8d v)
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
+
+/* This thread's number and its team's size (0 and 1 without OpenMP). */
+static inline int fp_thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int fp_team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
 
 /* Work units of a parallel loop, handed out dynamically: on a shared machine
  * a thread that gets descheduled only delays its current chunk while the

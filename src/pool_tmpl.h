@@ -226,11 +226,7 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
         vbuf[i] = -(FP_T)INFINITY;
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
+        const int t = fp_thread_num(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
@@ -375,11 +371,7 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
+        const int t = fp_thread_num(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
@@ -446,11 +438,7 @@ int FP_NAME(avg_pool2d_backward)(const FP_T *grad_y, FP_T *grad_x, const fp_pool
     }
     #pragma omp parallel num_threads(nt)
     {
-        int t = 0, T = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        T = omp_get_num_threads();
-#endif
+        const int t = fp_thread_num(), T = fp_team_size();
         FP_T *div = buf + 2 * g->OW * t;
         const int64_t nchunks = fp_dyn_chunks(g->planes, T);
         #pragma omp for schedule(dynamic, 1)
