@@ -20,5 +20,9 @@ from fastprims.loss import *  # noqa: F401,F403
 from fastprims import loss
 from fastprims.conv import *  # noqa: F401,F403
 from fastprims import conv
+from fastprims.pool import *  # noqa: F401,F403
+from fastprims import pool
+from fastprims.norm import *  # noqa: F401,F403
+from fastprims import norm
 
 __version__ = "0.1.0"
