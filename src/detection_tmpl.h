@@ -25,6 +25,14 @@
  */
 
 #define FP_DET_MAXLEV 40
+/* Cells of level l are cs_l / FP_DET_SUB wide: the query window on a level is
+ * then (box + cs_l + cs_l / SUB) wide instead of (box + 2 cs_l). */
+#define FP_DET_SUB 4
+/* Candidate blocks are short (tens of boxes), so a block sweep ends with one
+ * fixed group of LANES with out-of-block lanes masked off instead of a
+ * scalar tail: every array a sweep touches has LANES elements of padding
+ * after its end. */
+#define FP_DET_LANES 16
 
 typedef struct {
     int64_t n, n_grid;           /* boxes; the first n_grid (area > 0) are in cells */
@@ -70,11 +78,12 @@ static int FP_NAME(grid_build)(FP_NAME(det_grid) *g, const FP_T *x1, const FP_T 
     memset(g, 0, sizeof *g);
     g->n = n;
     size_t tb = (size_t)(n > 0 ? n : 1) * sizeof(FP_T), ib = (size_t)(n > 0 ? n : 1) * sizeof(int64_t);
+    size_t pb = (size_t)(n + FP_DET_LANES) * sizeof(FP_T); /* block sweeps read up to LANES-1 past the end */
     FP_T *area_r = malloc(tb);
     int64_t *cell = malloc(ib);
     int64_t *hist = calloc(HLEN, sizeof *hist);
-    g->x1 = malloc(tb); g->y1 = malloc(tb); g->x2 = malloc(tb); g->y2 = malloc(tb);
-    g->area = malloc(tb); g->pos = malloc(ib); g->rank = malloc(ib);
+    g->x1 = calloc(1, pb); g->y1 = calloc(1, pb); g->x2 = calloc(1, pb); g->y2 = calloc(1, pb);
+    g->area = calloc(1, pb); g->pos = malloc(ib); g->rank = malloc(ib);
     if (!area_r || !cell || !hist || !g->x1 || !g->y1 || !g->x2 || !g->y2 || !g->area || !g->pos || !g->rank)
         goto done;
 
@@ -113,7 +122,7 @@ static int FP_NAME(grid_build)(FP_NAME(det_grid) *g, const FP_T *x1, const FP_T 
         double scale = FP_MAX(FP_MAX(fabs(minx), fabs(maxx)), FP_MAX(fabs(miny), fabs(maxy)));
         while (cs < scale * 1e-12)
             cs *= 2;
-        while ((floor(extx / cs) + 1) * (floor(exty / cs) + 1) > 4.0 * (double)ng + 16)
+        while ((floor(extx * FP_DET_SUB / cs) + 1) * (floor(exty * FP_DET_SUB / cs) + 1) > 4.0 * (double)ng + 16)
             cs *= 2;
         int top = 0;
         while (top < FP_DET_MAXLEV - 1 && 0.99 * ldexp(cs, top) < ext)
@@ -124,7 +133,7 @@ static int FP_NAME(grid_build)(FP_NAME(det_grid) *g, const FP_T *x1, const FP_T 
         g->max_rows = 0;
         for (int l = 0; l <= top; l++) {
             g->cs[l] = ldexp(cs, l);
-            g->inv[l] = 1.0 / g->cs[l];
+            g->inv[l] = FP_DET_SUB / g->cs[l];
             g->gx[l] = l == top ? 1 : (int64_t)floor(extx * g->inv[l]) + 1;
             g->gy[l] = l == top ? 1 : (int64_t)floor(exty * g->inv[l]) + 1;
             g->off[l] = total_cells;
@@ -222,13 +231,19 @@ FP_CLONES static void FP_NAME(nms_suppress_block)(FP_T bx1, FP_T by1, FP_T bx2, 
                                                   const FP_T *FP_RESTRICT area, uint8_t *FP_RESTRICT dead,
                                                   int64_t n, FP_T thr)
 {
-    for (int64_t k = 0; k < n; k++) {
+    int64_t body = n & ~(int64_t)(FP_DET_LANES - 1);
+    for (int64_t k = 0; k < body; k++) {
         FP_DET_IOU(k)
         dead[k] |= (uint8_t)(iou > thr);
     }
+    for (int64_t k = body; k < body + FP_DET_LANES; k++) {
+        FP_DET_IOU(k)
+        dead[k] |= (uint8_t)((iou > thr) & (k < n));
+    }
 }
 
-/* Greedy NMS of n boxes given in descending-score order (SoA). Writes the
+/* Greedy NMS of n boxes given in descending-score order (SoA, readable up to
+ * LANES elements past n). Writes the
  * kept positions (0..n-1, ascending) to keep. Suppression needs no "later
  * than me" test: a box kept earlier has IoU <= thr with the current one
  * (else the current one would be dead), so only undecided boxes die. */
@@ -241,8 +256,8 @@ static int FP_NAME(nms_sorted)(const FP_T *x1, const FP_T *y1, const FP_T *x2, c
     if (n == 0 || max_keep == 0)
         return FP_OK;
     if (n <= FP_DET_SMALL) { /* a grid costs more than the n^2/2 tests */
-        FP_T area[FP_DET_SMALL];
-        uint8_t dead[FP_DET_SMALL] = {0};
+        FP_T area[FP_DET_SMALL + FP_DET_LANES] = {0};
+        uint8_t dead[FP_DET_SMALL + FP_DET_LANES] = {0};
         for (int64_t i = 0; i < n; i++)
             area[i] = FP_NAME(clamped_area)(x1[i], y1[i], x2[i], y2[i]);
         for (int64_t i = 0; i < n; i++) {
@@ -262,7 +277,7 @@ static int FP_NAME(nms_sorted)(const FP_T *x1, const FP_T *y1, const FP_T *x2, c
     int st = FP_NAME(grid_build)(&g, x1, y1, x2, y2, n);
     if (st != FP_OK)
         return st;
-    uint8_t *dead = calloc((size_t)n, 1);
+    uint8_t *dead = calloc((size_t)(n + FP_DET_LANES), 1);
     int64_t *ranges = malloc((size_t)(2 * g.max_rows + 2) * sizeof *ranges);
     if (!dead || !ranges) {
         st = FP_ERR_NOMEM;
@@ -341,8 +356,8 @@ int FP_NAME(batched_nms)(const FP_T *boxes, const FP_T *scores, const int64_t *c
     int64_t *corder = malloc((size_t)n_classes * sizeof *corder);
     uint64_t *ckey = malloc((size_t)n_classes * 2 * sizeof *ckey);
     int64_t *cscratch = malloc((size_t)n_classes * sizeof *cscratch);
-    FP_T *sx1 = malloc(nb * sizeof *sx1), *sy1 = malloc(nb * sizeof *sy1);
-    FP_T *sx2 = malloc(nb * sizeof *sx2), *sy2 = malloc(nb * sizeof *sy2);
+    size_t pb = (nb + FP_DET_LANES) * sizeof(FP_T);
+    FP_T *sx1 = calloc(1, pb), *sy1 = calloc(1, pb), *sx2 = calloc(1, pb), *sy2 = calloc(1, pb);
     uint8_t *kept = calloc(nb, 1);
     int st = FP_ERR_NOMEM;
     if (!order || !perm || !keep || !cstart || !corder || !ckey || !cscratch || !sx1 || !sy1 || !sx2 || !sy2
@@ -423,55 +438,69 @@ FP_CLONES static void FP_NAME(soft_rescore_block)(FP_T bx1, FP_T by1, FP_T bx2, 
                                                   const FP_T *FP_RESTRICT x1, const FP_T *FP_RESTRICT y1,
                                                   const FP_T *FP_RESTRICT x2, const FP_T *FP_RESTRICT y2,
                                                   const FP_T *FP_RESTRICT area, FP_T *FP_RESTRICT score,
-                                                  uint8_t *FP_RESTRICT alive, int64_t n, int method,
-                                                  FP_T sigma, FP_T nt, FP_T keep_ge)
+                                                  uint8_t *FP_RESTRICT alive, int64_t n, int method, FP_T sigma,
+                                                  FP_T nt, FP_T keep_ge)
 {
     /* Weights are 1 exactly where IoU is 0 (exp(-0) == 1), so boxes that do
      * not overlap keep their score bit for bit; dead boxes are rescored too
-     * (branch-free) but can never be picked again. */
+     * (branch-free) but can never be picked again. Lanes past n leave score
+     * and alive as they were. */
+#define FP_DET_RESCORE(k, weight)                                            \
+    {                                                                        \
+        FP_DET_IOU(k)                                                        \
+        FP_T s0 = score[k], s = k < n ? s0 * (weight) : s0;                  \
+        score[k] = s;                                                        \
+        alive[k] &= (uint8_t)(s >= keep_ge);                                 \
+    }
+    int64_t body = n & ~(int64_t)(FP_DET_LANES - 1);
     if (method == FP_SOFT_NMS_GAUSSIAN) {
-        for (int64_t k = 0; k < n; k++) {
-            FP_DET_IOU(k)
-            FP_T s = score[k] * fp_exp(-(iou * iou) / sigma);
-            score[k] = s;
-            alive[k] &= (uint8_t)(s >= keep_ge);
-        }
+        for (int64_t k = 0; k < body; k++)
+            FP_DET_RESCORE(k, fp_exp(-(iou * iou) / sigma))
+        for (int64_t k = body; k < body + FP_DET_LANES; k++)
+            FP_DET_RESCORE(k, fp_exp(-(iou * iou) / sigma))
     } else {
-        for (int64_t k = 0; k < n; k++) {
-            FP_DET_IOU(k)
-            FP_T s = score[k] * (iou > nt ? (FP_T)1 - iou : (FP_T)1);
-            score[k] = s;
-            alive[k] &= (uint8_t)(s >= keep_ge);
-        }
+        for (int64_t k = 0; k < body; k++)
+            FP_DET_RESCORE(k, iou > nt ? (FP_T)1 - iou : (FP_T)1)
+        for (int64_t k = body; k < body + FP_DET_LANES; k++)
+            FP_DET_RESCORE(k, iou > nt ? (FP_T)1 - iou : (FP_T)1)
     }
+#undef FP_DET_RESCORE
 }
 
-/* Max "tournament" tree over layout positions: node = best alive leaf below
- * it (-1: none). Best = higher current score, then lower original index. */
-static inline int64_t FP_NAME(soft_better)(int64_t a, int64_t b, const FP_T *s, const int64_t *orig)
+/* Max "tournament" tree over layout positions, the winner's key copied into
+ * every node (score ts, original index to, layout position tl) so a node is
+ * recomputed from its two adjacent children without chasing indices. Best =
+ * higher score, then lower original index; dead leaves hold -inf (live
+ * scores are finite).
+ *
+ * The tree is lazy: rescoring only lowers scores and does not touch the
+ * tree, so leaf keys are upper bounds of the current scores. When the root's
+ * winner is stale (its score went down, or it died) its leaf is refreshed
+ * and the root recomputed; once the root's winner is fresh it is the true
+ * maximum, since every other box's current key is <= its stored key <= the
+ * root's. Only boxes that surface at the root pay the O(log n) update, not
+ * every rescored box. */
+typedef struct {
+    FP_T *ts;
+    int64_t *to, *tl;
+    int64_t P;
+} FP_NAME(soft_tree);
+
+static inline void FP_NAME(soft_node)(FP_NAME(soft_tree) *t, int64_t v)
 {
-    if (a < 0)
-        return b;
-    if (b < 0)
-        return a;
-    if (s[a] != s[b])
-        return s[a] > s[b] ? a : b;
-    return orig[a] < orig[b] ? a : b;
+    int64_t a = 2 * v, b = a + 1;
+    int64_t c = (t->ts[b] > t->ts[a] || (t->ts[b] == t->ts[a] && t->to[b] < t->to[a])) ? b : a;
+    t->ts[v] = t->ts[c];
+    t->to[v] = t->to[c];
+    t->tl[v] = t->tl[c];
 }
 
-static void FP_NAME(soft_tree_update)(int64_t *t, int64_t P, int64_t lo, int64_t hi, const uint8_t *alive,
-                                      const FP_T *s, const int64_t *orig)
+/* Leaf p gets key (score, alive); recompute its whole path to the root. */
+static void FP_NAME(soft_tree_set)(FP_NAME(soft_tree) *t, int64_t p, FP_T score, int alive)
 {
-    for (int64_t p = lo; p < hi; p++)
-        t[P + p] = alive[p] ? p : -1;
-    lo += P;
-    hi += P - 1;
-    while (lo > 1) {
-        lo >>= 1;
-        hi >>= 1;
-        for (int64_t v = lo; v <= hi; v++)
-            t[v] = FP_NAME(soft_better)(t[2 * v], t[2 * v + 1], s, orig);
-    }
+    t->ts[t->P + p] = alive ? score : (FP_T)-INFINITY;
+    for (int64_t v = (t->P + p) >> 1; v >= 1; v >>= 1)
+        FP_NAME(soft_node)(t, v);
 }
 
 int FP_NAME(soft_nms)(const FP_T *boxes, const FP_T *scores, int64_t n, int method, double sigma,
@@ -487,9 +516,10 @@ int FP_NAME(soft_nms)(const FP_T *boxes, const FP_T *scores, int64_t n, int meth
     int64_t *order = malloc(nb * sizeof *order);
     FP_T *sx1 = malloc(nb * sizeof *sx1), *sy1 = malloc(nb * sizeof *sy1);
     FP_T *sx2 = malloc(nb * sizeof *sx2), *sy2 = malloc(nb * sizeof *sy2);
-    FP_T *ls = malloc(nb * sizeof *ls);
-    int64_t *orig = malloc(nb * sizeof *orig), *tree = NULL, *ranges = NULL;
-    uint8_t *alive = malloc(nb);
+    FP_T *ls = calloc(nb + FP_DET_LANES, sizeof *ls);
+    int64_t *orig = malloc(nb * sizeof *orig), *ranges = NULL;
+    FP_NAME(soft_tree) tr = {NULL, NULL, NULL, 0};
+    uint8_t *alive = calloc(nb + FP_DET_LANES, 1);
     FP_NAME(det_grid) g;
     memset(&g, 0, sizeof g);
     int st = FP_ERR_NOMEM;
@@ -513,33 +543,43 @@ int FP_NAME(soft_nms)(const FP_T *boxes, const FP_T *scores, int64_t n, int meth
     int64_t P = 1;
     while (P < m)
         P <<= 1;
-    tree = malloc((size_t)(2 * P) * sizeof *tree);
+    tr.P = P;
+    tr.ts = malloc((size_t)(2 * P) * sizeof *tr.ts);
+    tr.to = malloc((size_t)(2 * P) * sizeof *tr.to);
+    tr.tl = malloc((size_t)(2 * P) * sizeof *tr.tl);
     ranges = malloc((size_t)(2 * g.max_rows + 2) * sizeof *ranges);
-    if (!tree || !ranges)
+    if (!tr.ts || !tr.to || !tr.tl || !ranges)
         goto done;
     for (int64_t p = 0; p < m; p++) {
         orig[p] = order[g.rank[p]];
         ls[p] = scores[orig[p]];
         alive[p] = 1;
     }
-    for (int64_t p = 0; p < P; p++)
-        tree[P + p] = p < m ? p : -1;
+    for (int64_t p = 0; p < P; p++) {
+        tr.ts[P + p] = p < m ? ls[p] : (FP_T)-INFINITY;
+        tr.to[P + p] = p < m ? orig[p] : INT64_MAX;
+        tr.tl[P + p] = p;
+    }
     for (int64_t v = P - 1; v >= 1; v--)
-        tree[v] = FP_NAME(soft_better)(tree[2 * v], tree[2 * v + 1], ls, orig);
+        FP_NAME(soft_node)(&tr, v);
 
     FP_T keep_ge = FP_PASTE3(fp_det_above, _, FP_S)(score_thr);
     FP_T nt = FP_PASTE3(fp_det_below, _, FP_S)(iou_threshold);
     FP_T sg = (FP_T)sigma;
     int64_t k = 0;
     while (k < max_out) {
-        int64_t b = tree[1];
-        if (b < 0)
+        if (tr.ts[1] == -INFINITY)
             break;
+        int64_t b = tr.tl[1];
+        if (!alive[b] || tr.ts[1] != ls[b]) { /* stale: refresh and look again */
+            FP_NAME(soft_tree_set)(&tr, b, ls[b], alive[b]);
+            continue;
+        }
         out_index[k] = orig[b];
         out_score[k] = ls[b];
         k++;
         alive[b] = 0;
-        FP_NAME(soft_tree_update)(tree, P, b, b + 1, alive, ls, orig);
+        FP_NAME(soft_tree_set)(&tr, b, ls[b], 0);
         if (b >= g.n_grid)
             continue; /* zero area: overlaps nothing, rescales nothing */
         FP_T bx1 = g.x1[b], by1 = g.y1[b], bx2 = g.x2[b], by2 = g.y2[b], ba = g.area[b];
@@ -548,14 +588,13 @@ int FP_NAME(soft_nms)(const FP_T *boxes, const FP_T *scores, int64_t n, int meth
             int64_t lo = ranges[2 * q], hi = ranges[2 * q + 1];
             FP_NAME(soft_rescore_block)(bx1, by1, bx2, by2, ba, g.x1 + lo, g.y1 + lo, g.x2 + lo, g.y2 + lo,
                                         g.area + lo, ls + lo, alive + lo, hi - lo, method, sg, nt, keep_ge);
-            FP_NAME(soft_tree_update)(tree, P, lo, hi, alive, ls, orig);
         }
     }
     *n_out = k;
     st = FP_OK;
 done:
     free(order); free(sx1); free(sy1); free(sx2); free(sy2); free(ls); free(orig); free(alive);
-    free(tree); free(ranges);
+    free(tr.ts); free(tr.to); free(tr.tl); free(ranges);
     FP_NAME(grid_free)(&g);
     return st;
 }
@@ -648,3 +687,5 @@ int FP_NAME(box_convert)(const FP_T *boxes, int64_t n, int in_fmt, int out_fmt, 
 #undef FP_DET_IOU
 #undef FP_DET_SMALL
 #undef FP_DET_MAXLEV
+#undef FP_DET_SUB
+#undef FP_DET_LANES
