@@ -127,6 +127,12 @@ static inline int64_t fp_det_cell(double u, double inv, int64_t g)
     return (int64_t)v;
 }
 
+/* Per-box flags (dead/alive) as integers of the coordinates' width, so the
+ * block sweeps vectorize with as many lanes as the float type gives (a byte
+ * array would make GCC pick 64-lane vectors, too wide for short blocks). */
+typedef int32_t fp_flag_f32;
+typedef int64_t fp_flag_f64;
+
 #define FP_T float
 #define FP_S f32
 #include "detection_tmpl.h"

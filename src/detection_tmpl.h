@@ -28,10 +28,10 @@
 /* Cells of level l are cs_l / FP_DET_SUB wide: the query window on a level is
  * then (box + cs_l + cs_l / SUB) wide instead of (box + 2 cs_l). */
 #define FP_DET_SUB 4
-/* Candidate blocks are short (tens of boxes), so a block sweep ends with one
- * fixed group of LANES with out-of-block lanes masked off instead of a
- * scalar tail: every array a sweep touches has LANES elements of padding
- * after its end. */
+/* Candidate blocks are short (tens of boxes), so a block sweep runs to the
+ * next multiple of LANES with the lanes past the block masked off: the
+ * vector loop then never falls into a scalar tail. Every array a sweep
+ * touches has LANES elements of padding after its end. */
 #define FP_DET_LANES 16
 
 typedef struct {
@@ -228,17 +228,14 @@ static int64_t FP_NAME(grid_query)(const FP_NAME(det_grid) *g, FP_T bx1, FP_T by
 FP_CLONES static void FP_NAME(nms_suppress_block)(FP_T bx1, FP_T by1, FP_T bx2, FP_T by2, FP_T barea,
                                                   const FP_T *FP_RESTRICT x1, const FP_T *FP_RESTRICT y1,
                                                   const FP_T *FP_RESTRICT x2, const FP_T *FP_RESTRICT y2,
-                                                  const FP_T *FP_RESTRICT area, uint8_t *FP_RESTRICT dead,
+                                                  const FP_T *FP_RESTRICT area, FP_NAME(flag) *FP_RESTRICT dead,
                                                   int64_t n, FP_T thr)
 {
-    int64_t body = n & ~(int64_t)(FP_DET_LANES - 1);
-    for (int64_t k = 0; k < body; k++) {
+    int64_t padded = (n + FP_DET_LANES - 1) & ~(int64_t)(FP_DET_LANES - 1);
+    #pragma omp simd
+    for (int64_t k = 0; k < padded; k++) {
         FP_DET_IOU(k)
-        dead[k] |= (uint8_t)(iou > thr);
-    }
-    for (int64_t k = body; k < body + FP_DET_LANES; k++) {
-        FP_DET_IOU(k)
-        dead[k] |= (uint8_t)((iou > thr) & (k < n));
+        dead[k] |= (FP_NAME(flag))((iou > thr) & (k < n));
     }
 }
 
@@ -257,7 +254,7 @@ static int FP_NAME(nms_sorted)(const FP_T *x1, const FP_T *y1, const FP_T *x2, c
         return FP_OK;
     if (n <= FP_DET_SMALL) { /* a grid costs more than the n^2/2 tests */
         FP_T area[FP_DET_SMALL + FP_DET_LANES] = {0};
-        uint8_t dead[FP_DET_SMALL + FP_DET_LANES] = {0};
+        FP_NAME(flag) dead[FP_DET_SMALL + FP_DET_LANES] = {0};
         for (int64_t i = 0; i < n; i++)
             area[i] = FP_NAME(clamped_area)(x1[i], y1[i], x2[i], y2[i]);
         for (int64_t i = 0; i < n; i++) {
@@ -277,7 +274,7 @@ static int FP_NAME(nms_sorted)(const FP_T *x1, const FP_T *y1, const FP_T *x2, c
     int st = FP_NAME(grid_build)(&g, x1, y1, x2, y2, n);
     if (st != FP_OK)
         return st;
-    uint8_t *dead = calloc((size_t)(n + FP_DET_LANES), 1);
+    FP_NAME(flag) *dead = calloc((size_t)(n + FP_DET_LANES), sizeof *dead);
     int64_t *ranges = malloc((size_t)(2 * g.max_rows + 2) * sizeof *ranges);
     if (!dead || !ranges) {
         st = FP_ERR_NOMEM;
@@ -438,7 +435,7 @@ FP_CLONES static void FP_NAME(soft_rescore_block)(FP_T bx1, FP_T by1, FP_T bx2, 
                                                   const FP_T *FP_RESTRICT x1, const FP_T *FP_RESTRICT y1,
                                                   const FP_T *FP_RESTRICT x2, const FP_T *FP_RESTRICT y2,
                                                   const FP_T *FP_RESTRICT area, FP_T *FP_RESTRICT score,
-                                                  uint8_t *FP_RESTRICT alive, int64_t n, int method, FP_T sigma,
+                                                  FP_NAME(flag) *FP_RESTRICT alive, int64_t n, int method, FP_T sigma,
                                                   FP_T nt, FP_T keep_ge)
 {
     /* Weights are 1 exactly where IoU is 0 (exp(-0) == 1), so boxes that do
@@ -450,18 +447,16 @@ FP_CLONES static void FP_NAME(soft_rescore_block)(FP_T bx1, FP_T by1, FP_T bx2, 
         FP_DET_IOU(k)                                                        \
         FP_T s0 = score[k], s = k < n ? s0 * (weight) : s0;                  \
         score[k] = s;                                                        \
-        alive[k] &= (uint8_t)(s >= keep_ge);                                 \
+        alive[k] &= (FP_NAME(flag))(s >= keep_ge);                           \
     }
-    int64_t body = n & ~(int64_t)(FP_DET_LANES - 1);
+    int64_t padded = (n + FP_DET_LANES - 1) & ~(int64_t)(FP_DET_LANES - 1);
     if (method == FP_SOFT_NMS_GAUSSIAN) {
-        for (int64_t k = 0; k < body; k++)
-            FP_DET_RESCORE(k, fp_exp(-(iou * iou) / sigma))
-        for (int64_t k = body; k < body + FP_DET_LANES; k++)
+        #pragma omp simd
+        for (int64_t k = 0; k < padded; k++)
             FP_DET_RESCORE(k, fp_exp(-(iou * iou) / sigma))
     } else {
-        for (int64_t k = 0; k < body; k++)
-            FP_DET_RESCORE(k, iou > nt ? (FP_T)1 - iou : (FP_T)1)
-        for (int64_t k = body; k < body + FP_DET_LANES; k++)
+        #pragma omp simd
+        for (int64_t k = 0; k < padded; k++)
             FP_DET_RESCORE(k, iou > nt ? (FP_T)1 - iou : (FP_T)1)
     }
 #undef FP_DET_RESCORE
@@ -496,7 +491,7 @@ static inline void FP_NAME(soft_node)(FP_NAME(soft_tree) *t, int64_t v)
 }
 
 /* Leaf p gets key (score, alive); recompute its whole path to the root. */
-static void FP_NAME(soft_tree_set)(FP_NAME(soft_tree) *t, int64_t p, FP_T score, int alive)
+static void FP_NAME(soft_tree_set)(FP_NAME(soft_tree) *t, int64_t p, FP_T score, int64_t alive)
 {
     t->ts[t->P + p] = alive ? score : (FP_T)-INFINITY;
     for (int64_t v = (t->P + p) >> 1; v >= 1; v >>= 1)
@@ -519,7 +514,7 @@ int FP_NAME(soft_nms)(const FP_T *boxes, const FP_T *scores, int64_t n, int meth
     FP_T *ls = calloc(nb + FP_DET_LANES, sizeof *ls);
     int64_t *orig = malloc(nb * sizeof *orig), *ranges = NULL;
     FP_NAME(soft_tree) tr = {NULL, NULL, NULL, 0};
-    uint8_t *alive = calloc(nb + FP_DET_LANES, 1);
+    FP_NAME(flag) *alive = calloc(nb + FP_DET_LANES, sizeof *alive);
     FP_NAME(det_grid) g;
     memset(&g, 0, sizeof g);
     int st = FP_ERR_NOMEM;
