@@ -398,7 +398,10 @@ int FP_NAME(batched_nms)(const FP_T *boxes, const FP_T *scores, const int64_t *c
     if (st != FP_OK)
         goto done;
 
-    int nt = (n_classes > 1 && m >= 4096) ? FP_MAX(n_threads, 1) : 1;
+    /* Classes run in parallel only when the total is large: a parallel
+     * region costs a thread wake-up, which on a loaded machine can take
+     * milliseconds, more than a whole small NMS. */
+    int nt = n_classes > 1 ? fp_threads_for(m, n_threads) : 1;
     int err = FP_OK;
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t q = 0; q < n_classes; q++) {

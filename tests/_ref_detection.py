@@ -55,11 +55,11 @@ def nms(boxes, scores, iou_threshold, score_threshold=None, max_output=None):
     suppressed = np.zeros(len(boxes), bool)
     keep = []
     for pos, i in enumerate(order):
+        if max_output is not None and len(keep) >= max_output:
+            break
         if suppressed[i]:
             continue
         keep.append(i)
-        if max_output is not None and len(keep) >= max_output:
-            break
         rest = np.array(order[pos + 1:], dtype=np.int64)
         if len(rest):
             ov = iou_one(boxes[i], boxes[rest])
