@@ -17,7 +17,8 @@
  * cell(x1_i - cs_l) .. cell(x2_i) can hold it (same for rows): the prune is
  * exact (cell() is monotone, and the 1% slack covers rounding of the cell
  * arithmetic, done in double). The base cell size is the size octave at the
- * first quartile of box sizes, raised until the grid has at most ~4n cells;
+ * first quartile of box sizes, raised until the grid has at most ~n/2 cells (a
+ * few boxes per cell: sparse grids cost branch mispredictions on empty rows);
  * the top level is a single cell. Within a cell boxes stay in score order,
  * and cells are row-major, so the cells a query touches on one row of one
  * level are one contiguous block of the structure-of-arrays layout: the
@@ -122,7 +123,7 @@ static int FP_NAME(grid_build)(FP_NAME(det_grid) *g, const FP_T *x1, const FP_T 
         double scale = FP_MAX(FP_MAX(fabs(minx), fabs(maxx)), FP_MAX(fabs(miny), fabs(maxy)));
         while (cs < scale * 1e-12)
             cs *= 2;
-        while ((floor(extx * FP_DET_SUB / cs) + 1) * (floor(exty * FP_DET_SUB / cs) + 1) > 4.0 * (double)ng + 16)
+        while ((floor(extx * FP_DET_SUB / cs) + 1) * (floor(exty * FP_DET_SUB / cs) + 1) > 0.5 * (double)ng + 16)
             cs *= 2;
         int top = 0;
         while (top < FP_DET_MAXLEV - 1 && 0.99 * ldexp(cs, top) < ext)
