@@ -1,5 +1,11 @@
 /* Detection kernels: dtype-independent helpers here, the per-dtype bodies in
  * detection_tmpl.h (included once for float, once for double). */
+/* IoU must be rounded exactly as torchvision's kernel (and the NumPy
+ * reference) rounds it: inter = w * h rounded on its own, then the union.
+ * GCC's default -ffp-contract=fast would fuse `(a + b) - w * h` into one FMA
+ * on the AVX2/AVX-512 clones and flip IoU-equals-threshold decisions. */
+#pragma GCC optimize("fp-contract=off")
+
 #include "detection.h"
 #include "fp_math.h"
 

@@ -2,8 +2,11 @@
 
 Written straight from the definitions: O(N^2) greedy loops over a stable
 descending-score order, IoU as in torchvision (areas of degenerate boxes
-clamped to 0). `dtype` selects the arithmetic (float32 boxes are compared
-against a float32 reference so IoU ties at the threshold round the same way).
+clamped to 0). IoUs are computed in the boxes' dtype (float32 boxes against a float32
+reference, so IoU ties at the threshold round the same way) and compared with
+the thresholds as real numbers, i.e. in float64 (torchvision compares its
+float IoU with a double threshold; NumPy would otherwise compare a float32
+array with a Python float in float32).
 """
 import numpy as np
 
@@ -51,7 +54,7 @@ def _order(scores):
 
 def nms(boxes, scores, iou_threshold, score_threshold=None, max_output=None):
     boxes = np.asarray(boxes)
-    order = [i for i in _order(scores) if score_threshold is None or scores[i] > score_threshold]
+    order = [i for i in _order(scores) if score_threshold is None or float(scores[i]) > score_threshold]
     suppressed = np.zeros(len(boxes), bool)
     keep = []
     for pos, i in enumerate(order):
@@ -63,7 +66,7 @@ def nms(boxes, scores, iou_threshold, score_threshold=None, max_output=None):
         rest = np.array(order[pos + 1:], dtype=np.int64)
         if len(rest):
             ov = iou_one(boxes[i], boxes[rest])
-            suppressed[rest[ov > iou_threshold]] = True
+            suppressed[rest[ov.astype(np.float64) > iou_threshold]] = True
     return np.array(keep, dtype=np.int64)
 
 
@@ -90,7 +93,7 @@ def soft_nms(boxes, scores, sigma=0.5, iou_threshold=0.3, score_threshold=0.001,
     boxes = np.asarray(boxes)
     t = boxes.dtype.type
     s = np.array(scores, dtype=boxes.dtype)
-    alive = s >= score_threshold
+    alive = s.astype(np.float64) >= score_threshold
     out_i, out_s = [], []
     limit = len(s) if max_output is None else max_output
     while alive.any() and len(out_i) < limit:
@@ -107,9 +110,9 @@ def soft_nms(boxes, scores, sigma=0.5, iou_threshold=0.3, score_threshold=0.001,
         if method == "gaussian":
             w = np.exp(-(ov * ov) / t(sigma))
         else:
-            w = np.where(ov > iou_threshold, t(1) - ov, t(1))
+            w = np.where(ov.astype(np.float64) > iou_threshold, t(1) - ov, t(1))
         s[rest] = s[rest] * w.astype(boxes.dtype)
-        alive[rest] = s[rest] >= score_threshold
+        alive[rest] = s[rest].astype(np.float64) >= score_threshold
     return np.array(out_i, dtype=np.int64), np.array(out_s, dtype=boxes.dtype)
 
 

@@ -169,6 +169,11 @@ def test_nms_hand_cases():
     # zero-area / degenerate boxes are never suppressed and suppress nothing
     z = np.array([[0, 0, 10, 10], [5, 5, 5, 5], [8, 0, 2, 10], [0, 0, 10, 10]], float)
     np.testing.assert_array_equal(fp.nms(z, np.array([0.9, 0.8, 0.7, 0.6]), 0.0), [0, 1, 2])
+    # thresholds compare as real numbers (torchvision: float IoU vs double
+    # threshold): IoU 3/10 is 0.3 in float64 but 0.30000001 in float32
+    t = np.array([[0, 0, 10, 1], [7, 0, 10, 1]])
+    np.testing.assert_array_equal(fp.nms(t.astype(np.float64), np.array([0.9, 0.8]), 0.3), [0, 1])
+    np.testing.assert_array_equal(fp.nms(t.astype(np.float32), np.array([0.9, 0.8], np.float32), 0.3), [0])
 
 
 def test_nms_empty_and_scores_inf():
@@ -355,3 +360,30 @@ def test_soft_nms_bad_inputs():
         fp.soft_nms(np.array([[0, 0, np.nan, 1], [0, 0, 1, 1.0]]), s)
     with pytest.raises(ValueError, match="score_threshold must not be NaN"):
         fp.soft_nms(b, s, score_threshold=float("nan"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("offset,scale", [(1e6, 1.0), (-3e4, 1e-3), (0.0, 1e-6), (0.0, 1e12)])
+def test_nms_grid_exact_at_any_scale(dtype, offset, scale, rng):
+    # the grid's cell arithmetic must never miss an overlapping pair
+    b = random_boxes(800, rng, np.float64, extent=300) * scale + offset
+    b[::40, 2:] += 200 * scale          # a few large boxes
+    b[::53, 2] = b[::53, 0]             # zero-width boxes inside the grid path
+    b = b.astype(dtype)
+    s = rng.random(800).astype(dtype)
+    np.testing.assert_array_equal(fp.nms(b, s, 0.3), R.nms(b, s, 0.3))
+    i, sc = fp.soft_nms(b, s, sigma=0.5)
+    ri, rs = R.soft_nms(b, s, sigma=0.5)
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_allclose(sc, rs, rtol=0, atol=1e-6)
+
+
+def test_nms_one_huge_box_and_points(rng):
+    b = random_boxes(500, rng, extent=1000, lo=0.0, hi=3.0)
+    b[7] = [-1e9, -1e9, 1e9, 1e9]       # overlaps everything, IoU tiny
+    b[8] = [0, 0, 1000, 1000]
+    s = rng.random(500)
+    for thr in (0.0, 1e-6, 0.5):
+        np.testing.assert_array_equal(fp.nms(b, s, thr), R.nms(b, s, thr))
+    cls = rng.integers(0, 300, 500)
+    np.testing.assert_array_equal(fp.batched_nms(b, s, cls, 0.0), R.batched_nms(b, s, cls, 0.0))
