@@ -123,12 +123,8 @@ def _dense_classes(class_ids, n):
 
 # ---------------------------------------------------------------- box utilities
 
-def box_area(boxes, *, out=None):
-    """Area (x2 - x1) * (y2 - y1) of (..., 4) boxes; degenerate boxes (x2 < x1
-    or y2 < y1) have area 0 (torchvision returns the negative product). NaN
-    propagates."""
-    b = _boxes(boxes, "boxes", last_only=True)
-    o = V.output(out, b.shape[:b.ndim - 1], b.dtype)
+cdef object _per_box(object b, object o, int fi, int fo, str what):
+    """Run the per-box kernel: area when fo < 0, else format conversion."""
     cdef int64_t n = b.size // 4
     cdef int nt = effective_threads()
     cdef void *pb = data(b)
@@ -136,12 +132,26 @@ def box_area(boxes, *, out=None):
     cdef int st
     if b.dtype == np.float32:
         with nogil:
-            st = fp_box_area_f32(<float *>pb, n, <float *>po, nt)
+            if fo < 0:
+                st = fp_box_area_f32(<float *>pb, n, <float *>po, nt)
+            else:
+                st = fp_box_convert_f32(<float *>pb, n, fi, fo, <float *>po, nt)
     else:
         with nogil:
-            st = fp_box_area_f64(<double *>pb, n, <double *>po, nt)
-    raise_for_status(st, "box_area")
+            if fo < 0:
+                st = fp_box_area_f64(<double *>pb, n, <double *>po, nt)
+            else:
+                st = fp_box_convert_f64(<double *>pb, n, fi, fo, <double *>po, nt)
+    raise_for_status(st, what)
     return o
+
+
+def box_area(boxes, *, out=None):
+    """Area (x2 - x1) * (y2 - y1) of (..., 4) boxes; degenerate boxes (x2 < x1
+    or y2 < y1) have area 0 (torchvision returns the negative product). NaN
+    propagates."""
+    b = _boxes(boxes, "boxes", last_only=True)
+    return _per_box(b, V.output(out, b.shape[:b.ndim - 1], b.dtype), 0, -1, "box_area")
 
 
 def box_convert(boxes, in_fmt, out_fmt, *, out=None):
@@ -151,21 +161,7 @@ def box_convert(boxes, in_fmt, out_fmt, *, out=None):
     for name, f in (("in_fmt", in_fmt), ("out_fmt", out_fmt)):
         if f not in _FORMATS:
             raise ValueError(f"{name} must be one of 'xyxy', 'xywh', 'cxcywh', got {f!r}")
-    o = V.output(out, b.shape, b.dtype)
-    cdef int64_t n = b.size // 4
-    cdef int fi = _FORMATS[in_fmt], fo = _FORMATS[out_fmt]
-    cdef int nt = effective_threads()
-    cdef void *pb = data(b)
-    cdef void *po = data(o)
-    cdef int st
-    if b.dtype == np.float32:
-        with nogil:
-            st = fp_box_convert_f32(<float *>pb, n, fi, fo, <float *>po, nt)
-    else:
-        with nogil:
-            st = fp_box_convert_f64(<double *>pb, n, fi, fo, <double *>po, nt)
-    raise_for_status(st, "box_convert")
-    return o
+    return _per_box(b, V.output(out, b.shape, b.dtype), _FORMATS[in_fmt], _FORMATS[out_fmt], "box_convert")
 
 
 def box_iou(boxes1, boxes2, *, out=None):
