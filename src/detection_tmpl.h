@@ -13,10 +13,10 @@
  * lower-left corner into uniform grids of doubling cell size cs_l =
  * cs * 2^l; a box whose larger side is <= 0.99 * cs_l lives on level l (the
  * smallest such l). A box j that overlaps box i (x2_j > x1_i, x1_j < x2_i)
- * then has x1_j in (x1_i - cs_l, x2_i), so on level l only the cell columns
- * cell(x1_i - cs_l) .. cell(x2_i) can hold it (same for rows): the prune is
- * exact (cell() is monotone, and the 1% slack covers rounding of the cell
- * arithmetic, done in double). The base cell size is the size octave at the
+ * then has x1_j in (x1_i - M_l, x2_i), M_l <= cs_l the largest side on level
+ * l, so on level l only the cell columns cell(x1_i - M_l) .. cell(x2_i) can
+ * hold it (same for rows): the prune is exact (cell() is monotone, and a 1%
+ * slack on M_l covers rounding of the cell arithmetic, done in double). The base cell size is the size octave at the
  * first quartile of box sizes, raised until the grid has at most ~n/2 cells (a
  * few boxes per cell: sparse grids cost branch mispredictions on empty rows);
  * the top level is a single cell. Within a cell boxes stay in score order,
@@ -40,6 +40,7 @@ typedef struct {
     int nlev;
     double ox, oy;               /* grid origin: min corner of the boxes */
     double cs[FP_DET_MAXLEV], inv[FP_DET_MAXLEV];
+    double margin[FP_DET_MAXLEV]; /* how far left/below a query a level's corners can lie */
     int64_t gx[FP_DET_MAXLEV], gy[FP_DET_MAXLEV], off[FP_DET_MAXLEV], cnt[FP_DET_MAXLEV];
     int64_t max_rows;            /* sum of gy: bound on the blocks of one query */
     int64_t *cell_start;         /* cells + 1 entries; the zero-area tail follows */
@@ -151,10 +152,18 @@ static int FP_NAME(grid_build)(FP_NAME(det_grid) *g, const FP_T *x1, const FP_T 
             while (l < top && m > 0.99 * g->cs[l])
                 l++;
             g->cnt[l]++;
+            g->margin[l] = FP_MAX(g->margin[l], m);
             int64_t cx = fp_det_cell((double)x1[r] - minx, g->inv[l], g->gx[l]);
             int64_t cy = fp_det_cell((double)y1[r] - miny, g->inv[l], g->gy[l]);
             cell[r] = g->off[l] + cy * g->gx[l] + cx;
         }
+        /* The level's largest side plus slack, capped at cs_l: the slack
+         * (1% of it plus 1% of cs_l, far above the rounding of the double
+         * cell arithmetic since cs >= 1e-12 * |coordinates|) keeps the
+         * prune exact while a sparse or capped grid scans no wider than its
+         * boxes need. */
+        for (int l = 0; l <= top; l++)
+            g->margin[l] = FP_MIN(g->cs[l], 1.01 * g->margin[l] + 0.01 * g->cs[l]);
     } else {
         for (int64_t r = 0; r < n; r++)
             cell[r] = 0;
@@ -201,8 +210,8 @@ static int64_t FP_NAME(grid_query)(const FP_NAME(det_grid) *g, FP_T bx1, FP_T by
         if (g->cnt[l] == 0)
             continue;
         int64_t gx = g->gx[l], gy = g->gy[l];
-        int64_t cx0 = fp_det_cell(u1 - g->cs[l], g->inv[l], gx), cx1 = fp_det_cell(u2, g->inv[l], gx);
-        int64_t cy0 = fp_det_cell(v1 - g->cs[l], g->inv[l], gy), cy1 = fp_det_cell(v2, g->inv[l], gy);
+        int64_t cx0 = fp_det_cell(u1 - g->margin[l], g->inv[l], gx), cx1 = fp_det_cell(u2, g->inv[l], gx);
+        int64_t cy0 = fp_det_cell(v1 - g->margin[l], g->inv[l], gy), cy1 = fp_det_cell(v2, g->inv[l], gy);
         const int64_t *cs = g->cell_start + g->off[l];
         for (int64_t cy = cy0; cy <= cy1; cy++) {
             int64_t a = cs[cy * gx + cx0], b = cs[cy * gx + cx1 + 1];
