@@ -250,10 +250,10 @@ FP_CLONES static void FP_NAME(nms_suppress_block)(FP_T bx1, FP_T by1, FP_T bx2, 
 }
 
 /* Greedy NMS of n boxes given in descending-score order (SoA, readable up to
- * LANES elements past n). Writes the
- * kept positions (0..n-1, ascending) to keep. Suppression needs no "later
- * than me" test: a box kept earlier has IoU <= thr with the current one
- * (else the current one would be dead), so only undecided boxes die. */
+ * LANES elements past n). Writes the kept positions (0..n-1, ascending) to
+ * keep. Suppression needs no "later than me" test: a box kept earlier has
+ * IoU <= thr with the current one (else the current one would be dead), so
+ * only undecided boxes die. */
 #define FP_DET_SMALL 64
 static int FP_NAME(nms_sorted)(const FP_T *x1, const FP_T *y1, const FP_T *x2, const FP_T *y2, int64_t n,
                                FP_T thr, int64_t max_keep, int64_t *keep, int64_t *n_keep)
