@@ -24,5 +24,7 @@ from fastprims.pool import *  # noqa: F401,F403
 from fastprims import pool
 from fastprims.norm import *  # noqa: F401,F403
 from fastprims import norm
+from fastprims.detection import *  # noqa: F401,F403
+from fastprims import detection
 
 __version__ = "0.1.0"
