@@ -5,8 +5,12 @@
 #include "data.h"
 
 /* Rows are copied with memcpy; below this many bytes per call the copy runs
- * on the calling thread (a parallel region costs more than copying it). */
-#define FP_GATHER_PAR_MIN_BYTES ((int64_t)1 << 18)
+ * on the calling thread. The augmentation kernels use the same bound
+ * (FP_DATA_PAR_MIN_ELEMS, data.h): a batch of 256 (3, 32, 32) images takes
+ * ~0.1 ms per pass on one thread, while waking a second OpenMP thread costs
+ * microseconds on an idle machine and milliseconds on a busy one; the loader
+ * gets its parallelism from batch-level threads instead. */
+#define FP_GATHER_PAR_MIN_BYTES ((int64_t)1 << 22)
 
 int fp_gather_rows_u8(const uint8_t *src, int64_t n_src_rows, int64_t row_bytes, const int64_t *idx,
                       int64_t n, uint8_t *dst, int n_threads)

@@ -23,6 +23,14 @@
 #include "fp_common.h"
 
 enum { FP_PAD_ZERO = 0, FP_PAD_EDGE = 1 };
+
+/* Elements below which an augmentation kernel runs on the calling thread
+ * (see data.c: a second thread pays off only well above one batch). */
+#define FP_DATA_PAR_MIN_ELEMS ((int64_t)1 << 20)
+static inline int fp_data_threads_for(int64_t work, int n_threads)
+{
+    return (n_threads > 1 && work >= FP_DATA_PAR_MIN_ELEMS) ? n_threads : 1;
+}
 enum { FP_CHANNEL_SUB_DIV = 0, FP_CHANNEL_MUL_ADD = 1 };
 
 int fp_gather_rows_u8(const uint8_t *src, int64_t n_src_rows, int64_t row_bytes, const int64_t *idx,

@@ -15,7 +15,7 @@ int FP_NAME(hflip_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t w, 
     if (n < 0 || c < 0 || h < 0 || w < 0)
         return FP_ERR_VALUE;
     int64_t planes = n * c;
-    int nt = fp_threads_for(planes * h * w, n_threads);
+    int nt = fp_data_threads_for(planes * h * w, n_threads);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         if (!mask[p / c])
@@ -65,7 +65,7 @@ int FP_NAME(crop)(const FP_T *x, FP_T *y, int64_t n, int64_t c, int64_t h, int64
     if (n < 0 || c < 0 || h < 1 || w < 1 || oh < 0 || ow < 0 || (mode != FP_PAD_ZERO && mode != FP_PAD_EDGE))
         return FP_ERR_VALUE;
     int64_t planes = n * c;
-    int nt = fp_threads_for(planes * oh * ow, n_threads);
+    int nt = fp_data_threads_for(planes * oh * ow, n_threads);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         int64_t top = FP_MIN(FP_MAX(offsets[2 * (p / c)], -oh), h);
@@ -112,7 +112,7 @@ int FP_NAME(translate_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t
     int64_t planes = n * c, hw = h * w;
     if (planes == 0 || hw == 0)
         return FP_OK;
-    int nt = fp_threads_for(planes * hw, n_threads);
+    int nt = fp_data_threads_for(planes * hw, n_threads);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         /* a shift of the full size already pads everything: clamping keeps w + dx in range */
@@ -182,7 +182,7 @@ int FP_NAME(affine_inplace)(FP_T *x, int64_t n, int64_t c, int64_t h, int64_t w,
     int64_t hw = h * w;
     if (n == 0 || c == 0 || hw == 0)
         return FP_OK;
-    int nt = fp_threads_for(n * c * hw, n_threads);
+    int nt = fp_data_threads_for(n * c * hw, n_threads);
     int status = FP_OK;
     #pragma omp parallel num_threads(nt)
     {
@@ -232,7 +232,7 @@ int FP_NAME(channel_affine)(const FP_T *x, FP_T *y, int64_t n, int64_t c, int64_
     if (n < 0 || c < 0 || inner < 0)
         return FP_ERR_VALUE;
     int64_t planes = n * c;
-    int nt = fp_threads_for(planes * inner, n_threads);
+    int nt = fp_data_threads_for(planes * inner, n_threads);
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         int64_t ch = p % c;

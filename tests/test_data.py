@@ -113,15 +113,23 @@ def test_affine_conventions(rng):
 
 
 def test_augmentation_threads_agree(rng):
-    x = rng.standard_normal((64, 3, 32, 32)).astype(np.float32)
+    # above the kernels' parallel threshold (2**20 elements, 2**22 bytes for the gather)
+    x = rng.standard_normal((360, 3, 32, 32)).astype(np.float32)
+    idx = rng.permutation(360)
     outs = []
     for nt in (1, 2):
         with fp.num_threads(nt):
             outs.append([D.random_affine(x, 30, (0.1, 0.1), (0.8, 1.2), seed=3),
                          D.random_translate(x, 5, "edge", seed=3), D.random_horizontal_flip(x, seed=3),
-                         D.standardize(x, 0.5, 2.0)])
+                         D.standardize(x, 0.5, 2.0), D.random_crop(x, 3, size=30, seed=1),
+                         _gather(x, idx)])
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+def _gather(x, idx):
+    from fastprims import _data
+    return _data.gather_rows(x, idx, np.empty_like(x))
 
 
 def test_random_transforms_seeded(rng):
