@@ -298,11 +298,19 @@ class Sequential(Module):
         for i, l in enumerate(layers):
             if not isinstance(l, Module):
                 raise TypeError(f"layer {i} is not a fastprims.nn.Module: {type(l).__name__}")
+        for i, l in enumerate(layers):
+            # a layer's weights are views into ONE container's buffers: sharing it
+            # would silently detach it from the first container
+            if l.__dict__.get("_parent") is not None or sum(m is l for m in layers) > 1:
+                raise ValueError(f"layer {i} ({type(l).__name__}) already belongs to a container; "
+                                 f"a layer can be used once (build another one to repeat it)")
         dtypes = {l.dtype for l in layers}
         if len(dtypes) > 1:
             raise TypeError(f"all layers must have one dtype, got {sorted(str(d) for d in dtypes)}")
         super().__init__(layers[0].dtype if layers else np.float32)
         self.layers = list(layers)
+        for l in self.layers:
+            l._parent = self
         n = sum(l.num_parameters() for l in self.layers)
         self._bind(np.empty(n, self.dtype), np.zeros(n, self.dtype), 0)
 

@@ -153,6 +153,12 @@ def test_bad_inputs():
         nn.Sequential(nn.Linear(3, 2), lambda x: x)
     with pytest.raises(ValueError, match="in_features"):
         nn.Linear(0, 2)
+    lin = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="already belongs"):
+        nn.Sequential(lin, lin)
+    nn.Sequential(lin)
+    with pytest.raises(ValueError, match="already belongs"):
+        nn.Sequential(lin)
 
 
 def test_optimizer_over_model(rng):
