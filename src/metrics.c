@@ -1,0 +1,128 @@
+/* Classification metrics: see metrics.h for the design. */
+#include <math.h>
+#include <stdlib.h>
+#include "metrics.h"
+#include "sort.h"
+
+#define FP_T float
+#define FP_S f32
+#define FP_K uint32_t
+#define FP_KS u32
+#include "metrics_tmpl.h"
+#undef FP_T
+#undef FP_S
+#undef FP_K
+#undef FP_KS
+
+#define FP_T double
+#define FP_S f64
+#define FP_K uint64_t
+#define FP_KS u64
+#include "metrics_tmpl.h"
+#undef FP_T
+#undef FP_S
+#undef FP_K
+#undef FP_KS
+
+#define FP_L uint8_t
+#define FP_LS u8
+#include "metrics_label_tmpl.h"
+#undef FP_L
+#undef FP_LS
+
+#define FP_L int8_t
+#define FP_LS i8
+#include "metrics_label_tmpl.h"
+#undef FP_L
+#undef FP_LS
+
+#define FP_L int32_t
+#define FP_LS i32
+#include "metrics_label_tmpl.h"
+#undef FP_L
+#undef FP_LS
+
+#define FP_L int64_t
+#define FP_LS i64
+#include "metrics_label_tmpl.h"
+#undef FP_L
+#undef FP_LS
+
+int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, int drop_intermediate,
+                              int64_t *m_out)
+{
+    double *x = fpr + 1, *y = tpr + 1, *t = thr + 1;
+    if (drop_intermediate && m > 2) {
+        /* scikit-learn keeps point i when np.diff(fps, 2) or np.diff(tps, 2)
+         * is non-zero there: the same float expression, evaluated on the
+         * original neighbours (held in locals, the arrays compact in place). */
+        double pf = x[0], pt = y[0], cf = x[1], ct = y[1];
+        int64_t w = 1;
+        for (int64_t i = 1; i < m - 1; i++) {
+            double nf = x[i + 1], nt = y[i + 1];
+            if (((nf - cf) - (cf - pf)) != 0 || ((nt - ct) - (ct - pt)) != 0) {
+                x[w] = cf;
+                y[w] = ct;
+                t[w] = t[i];
+                w++;
+            }
+            pf = cf; pt = ct; cf = nf; ct = nt;
+        }
+        x[w] = cf;
+        y[w] = ct;
+        t[w] = t[m - 1];
+        m = w + 1;
+    }
+    fpr[0] = 0;
+    tpr[0] = 0;
+    thr[0] = INFINITY;
+    double fl = fpr[m], tl = tpr[m];
+    for (int64_t i = 0; i <= m; i++) {
+        fpr[i] = fl <= 0 ? NAN : fpr[i] / fl;
+        tpr[i] = tl <= 0 ? NAN : tpr[i] / tl;
+    }
+    *m_out = m + 1;
+    return FP_OK;
+}
+
+int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int64_t m, int drop_intermediate,
+                             int64_t *m_out)
+{
+    double *f = precision, *tp = recall;
+    if (drop_intermediate && m > 2) {
+        double pt = tp[0], ct = tp[1];
+        int64_t w = 1;
+        for (int64_t i = 1; i < m - 1; i++) {
+            double nt = tp[i + 1];
+            if ((ct - pt) != 0 || (nt - ct) != 0) {
+                tp[w] = ct;
+                f[w] = f[i];
+                thr[w] = thr[i];
+                w++;
+            }
+            pt = ct; ct = nt;
+        }
+        tp[w] = ct;
+        f[w] = f[m - 1];
+        thr[w] = thr[m - 1];
+        m = w + 1;
+    }
+    double total = m > 0 ? tp[m - 1] : 0;
+    for (int64_t i = 0; i < m; i++) {
+        double ps = tp[i] + f[i];
+        double p = ps != 0 ? tp[i] / ps : 0.0;
+        double r = total == 0 ? 1.0 : tp[i] / total;
+        precision[i] = p;
+        recall[i] = r;
+    }
+    for (int64_t i = 0, j = m - 1; i < j; i++, j--) {
+        double a;
+        a = precision[i]; precision[i] = precision[j]; precision[j] = a;
+        a = recall[i]; recall[i] = recall[j]; recall[j] = a;
+        a = thr[i]; thr[i] = thr[j]; thr[j] = a;
+    }
+    precision[m] = 1.0;
+    recall[m] = 0.0;
+    *m_out = m;
+    return FP_OK;
+}

@@ -1,0 +1,27 @@
+/* Stable parallel LSD radix sort of unsigned integer keys, carrying an
+ * optional 1-byte payload and an optional double payload.
+ *
+ * The metrics family sorts scores by their order-preserving bit pattern
+ * (see metrics_tmpl.h): a float maps to an unsigned key whose integer order
+ * is the float order, so a radix sort on integers sorts the floats. LSD radix
+ * is stable, which is what scikit-learn's argsort(stable=True) needs for the
+ * order in which tied weights are accumulated.
+ */
+#ifndef FP_SORT_H
+#define FP_SORT_H
+#include "fp_common.h"
+
+/* keys/tmp_keys: n elements each; labels/tmp_labels and weights/tmp_weights
+ * may be NULL (both of a pair, or neither). Sorts ascending by key, stable.
+ * On return *result_in_tmp says which buffer set holds the sorted data
+ * (0: keys/labels/weights, 1: tmp_*). Temporary histograms are malloc'ed;
+ * FP_ERR_NOMEM when that fails. */
+#define FP_DECLARE_SORT(K, KS)                                                                  \
+    int fp_radix_sort_##KS(K *keys, K *tmp_keys, uint8_t *labels, uint8_t *tmp_labels,          \
+                           double *weights, double *tmp_weights, int64_t n, int n_threads,      \
+                           int *result_in_tmp);
+
+FP_DECLARE_SORT(uint32_t, u32)
+FP_DECLARE_SORT(uint64_t, u64)
+
+#endif
