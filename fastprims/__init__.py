@@ -12,5 +12,7 @@ from fastprims._config import (
 )
 from fastprims.activation import *  # noqa: F401,F403
 from fastprims import activation
+from fastprims.metrics import *  # noqa: F401,F403
+from fastprims import metrics
 
 __version__ = "0.1.0"
