@@ -100,7 +100,7 @@ def _scores(y_score, name="y_score", ndim=(1,)):
     return a
 
 
-def _weights(sample_weight, n):
+def _weights(sample_weight, n, allow_all_zero=False):
     """(float64 weights or None, whether the given dtype was integral)."""
     if sample_weight is None:
         return None, True
@@ -116,9 +116,14 @@ def _weights(sample_weight, n):
     w = np.ascontiguousarray(w, dtype=np.float64)
     if not np.isfinite(w).all():
         raise ValueError("sample_weight contains NaN or infinity.")
-    if not w.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if not allow_all_zero:
+        _check_not_all_zero(w)
     return w, integral
+
+
+def _check_not_all_zero(w):
+    if w is not None and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
 
 
 def _present(y):
@@ -453,6 +458,8 @@ def precision_recall_curve(y_true, y_score, pos_label=None, sample_weight=None, 
 
 def _auc_trapezoid(x, y):
     """scikit-learn's auc(x, y) (monotonicity check included)."""
+    if x.shape[0] < 2:
+        raise ValueError(f"At least 2 points are needed to compute area under curve, but x.shape = {x.shape[0]}")
     direction = 1
     dx = np.diff(x)
     if np.any(dx < 0):
@@ -469,6 +476,7 @@ def _binary_roc_auc(s, col, pos, w, max_fpr, n_present):
         warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.",
                       UndefinedMetricWarning, stacklevel=3)
         return np.nan
+    _check_not_all_zero(w)
     if (max_fpr is None or max_fpr == 1) and (w is None or not (w < 0).any()):
         value, tp_total, fp_total, _ = _m.clf_score(s, col, pos, w, "auc")
         if fp_total <= 0:
@@ -547,7 +555,9 @@ def roc_auc(y_true, y_score, average="macro", multi_class="raise", sample_weight
     t = _labels(y_true, "y_true")
     s = _scores(y_score, ndim=(1, 2))
     _same_length(("y_true", t), ("y_score", s))
-    w, _ = _weights(sample_weight, t.shape[0])
+    # scikit-learn checks for all-zero weights only once a curve is computed
+    # (a single class returns nan before that).
+    w, _ = _weights(sample_weight, t.shape[0], allow_all_zero=True)
     present = _present(t)
     if present.shape[0] > 2 or (s.ndim == 2 and s.shape[1] > 2):
         if max_fpr is not None and max_fpr != 1.0:
