@@ -129,6 +129,8 @@ def _check_not_all_zero(w):
 def _present(y):
     """Sorted distinct values of a label array (int64)."""
     lo, hi = _m.label_minmax(y)
+    if hi - lo <= 1:  # both extremes occur: no need to look for others
+        return np.arange(lo, hi + 1, dtype=np.int64)
     if hi - lo < _DENSE_RANGE:
         return lo + np.flatnonzero(_m.label_mark(y, lo, hi - lo + 1)).astype(np.int64)
     return np.unique(y).astype(np.int64)
@@ -138,6 +140,8 @@ def _present_union(a, b):
     lo_a, hi_a = _m.label_minmax(a)
     lo_b, hi_b = _m.label_minmax(b)
     lo, hi = min(lo_a, lo_b), max(hi_a, hi_b)
+    if hi - lo <= 1:
+        return np.arange(lo, hi + 1, dtype=np.int64)
     if hi - lo < _DENSE_RANGE:
         mark = _m.label_mark(a, lo, hi - lo + 1)
         mark |= _m.label_mark(b, lo, hi - lo + 1)
@@ -171,6 +175,24 @@ def _counts(y_true, y_pred, weights, classes):
 
     lut = np.arange(k, dtype=np.int64)
     return _m.confusion_counts(index_of(y_true), index_of(y_pred), weights, lut, 0, k)
+
+
+def _counts_present(t, p, w):
+    """(present labels of y_true and y_pred, confusion counts over them)."""
+    lo_a, hi_a = _m.label_minmax(t)
+    lo_b, hi_b = _m.label_minmax(p)
+    lo, hi = min(lo_a, lo_b), max(hi_a, hi_b)
+    if w is None and hi - lo < 1024:
+        # Unweighted: count over the whole value range in one pass; a label
+        # is present exactly when its row or column is non-zero.
+        r = hi - lo + 1
+        cm = _m.confusion_counts(t, p, None, np.arange(r, dtype=np.int64), lo, r)
+        keep = np.flatnonzero(cm.sum(axis=0) + cm.sum(axis=1))
+        if keep.shape[0] != r:
+            cm = cm[np.ix_(keep, keep)]
+        return lo + keep.astype(np.int64), cm
+    classes = _present_union(t, p)
+    return classes, _counts(t, p, w, classes)
 
 
 def _as_label_values(labels):
@@ -212,14 +234,15 @@ def confusion_matrix(y_true, y_pred, num_classes=None, labels=None, sample_weigh
                                  f"with num_classes={num_classes}")
         classes = np.arange(int(num_classes), dtype=np.int64)
     elif labels is None:
-        classes = _present_union(t, p)
+        classes, cm = _counts_present(t, p, w)
     else:
         classes = _as_label_values(labels)
         if classes.size == 0:
             raise ValueError("'labels' should contain at least one label.")
         if not np.isin(classes, _present(t)).any():
             raise ValueError("At least one label specified must be in y_true")
-    cm = _counts(t, p, w, classes)
+    if num_classes is not None or labels is not None:
+        cm = _counts(t, p, w, classes)
     if w is not None and integral:
         cm = np.rint(cm).astype(np.int64)
     if normalize is not None:
@@ -313,7 +336,7 @@ def precision_recall_fscore(y_true, y_pred, average="binary", pos_label=1, beta=
         raise ValueError(f"beta must be >= 0, got {beta}")
     t, p = _label_pair(y_true, y_pred)
     w, _ = _weights(sample_weight, t.shape[0])
-    present = _present_union(t, p)
+    present, cm_present = _counts_present(t, p, w)
     y_type = "binary" if present.shape[0] <= 2 else "multiclass"
     if average == "binary":
         if y_type != "binary":
@@ -327,10 +350,12 @@ def precision_recall_fscore(y_true, y_pred, average="binary", pos_label=1, beta=
         warnings.warn(f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' (got "
                       f"{average!r}). You may use labels=[pos_label] to specify a single positive class.",
                       UserWarning, stacklevel=2)
+    cm = None
     if labels is None:
         selected = present
         classes = present
         idx = np.arange(present.shape[0])
+        cm = cm_present
     else:
         if average == "binary" and not float(pos_label).is_integer():
             selected = np.zeros(0, dtype=np.int64)  # a non-integer label is never present
@@ -341,7 +366,14 @@ def precision_recall_fscore(y_true, y_pred, average="binary", pos_label=1, beta=
     if classes.shape[0] == 0:
         tp_sum = pred_sum = true_sum = np.zeros(0, dtype=np.int64 if w is None else np.float64)
     else:
-        cm = _counts(t, p, w, classes)
+        if cm is None:
+            if np.array_equal(classes, present):
+                cm = cm_present
+            elif np.array_equal(np.sort(classes), present):
+                order = np.searchsorted(present, classes)
+                cm = cm_present[np.ix_(order, order)]
+            else:
+                cm = _counts(t, p, w, classes)
         tp_sum = np.diagonal(cm)[idx]
         pred_sum = cm.sum(axis=0)[idx]
         true_sum = cm.sum(axis=1)[idx]
