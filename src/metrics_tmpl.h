@@ -10,7 +10,7 @@
  * serve as the end sentinel of the sorted run.
  */
 #define FP_KSIGN ((FP_K)1 << (sizeof(FP_K) * 8 - 1))
-#define FP_SORT_FN FP_PASTE3(fp_radix_sort, _, FP_KS)
+#define FP_SORT_BUCKETS_FN FP_PASTE3(fp_radix_sort_buckets, _, FP_KS)
 
 FP_INLINE FP_K FP_NAME(desc_key)(FP_T x)
 {
@@ -30,47 +30,77 @@ FP_INLINE double FP_NAME(key_value)(FP_K desc)
     return (double)x;
 }
 
-/* Unweighted: every sample goes in, in input order. Returns 1 if a score is
- * not finite. */
-FP_CLONES static int FP_NAME(clf_keys_chunk)(const FP_T *FP_RESTRICT s, int64_t stride, const uint8_t *FP_RESTRICT pos,
-                                             int64_t n, FP_K *FP_RESTRICT keys, uint8_t *FP_RESTRICT lab)
+/* The sort input is never materialized: three passes over the scores
+ * compute keys on the fly. Pass 1 finds which key bits vary (OR and AND of
+ * all keys) and rejects non-finite scores; pass 2 counts the MSD digit (the
+ * bits just below the common prefix) per thread block; pass 3 scatters key,
+ * label and weight straight into their bucket, stably. Samples of zero
+ * weight are skipped in every pass (scikit-learn drops them). The buckets are
+ * then finished in cache by fp_radix_sort_buckets. */
+typedef struct {
+    FP_K or_acc, and_acc;
+    int64_t count;
+    int bad;
+} FP_NAME(clf_span);
+
+FP_CLONES static void FP_NAME(clf_span_block)(const FP_T *FP_RESTRICT s, int64_t stride, const double *FP_RESTRICT w,
+                                              int64_t n, FP_NAME(clf_span) *out)
 {
+    FP_K o = 0, a = ~(FP_K)0;
+    int64_t c = 0;
     int bad = 0;
     for (int64_t i = 0; i < n; i++) {
         FP_T x = s[i * stride];
         bad |= !(x - x == 0); /* false for NaN and +-Inf */
-        keys[i] = FP_NAME(desc_key)(x);
-        lab[i] = pos[i] != 0;
+        FP_K k = FP_NAME(desc_key)(x);
+        int valid = !w || w[i] != 0;
+        o |= valid ? k : 0;
+        a &= valid ? k : ~(FP_K)0;
+        c += valid;
     }
-    return bad;
+    out->or_acc = o;
+    out->and_acc = a;
+    out->count = c;
+    out->bad = bad;
 }
 
-/* Weighted, pass 1: non-zero weights per chunk (their samples are dropped,
- * as scikit-learn filters them before sorting). */
-static int64_t FP_NAME(clf_count_nonzero)(const double *w, int64_t n)
+static void FP_NAME(clf_count_block)(const FP_T *s, int64_t stride, const double *w, int64_t n, int shift,
+                                     FP_K mask, int64_t *hist, int radix)
 {
-    int64_t c = 0;
-    for (int64_t i = 0; i < n; i++)
-        c += w[i] != 0;
-    return c;
+    memset(hist, 0, sizeof(int64_t) * radix);
+    if (w) {
+        for (int64_t i = 0; i < n; i++)
+            if (w[i] != 0)
+                hist[(FP_NAME(desc_key)(s[i * stride]) >> shift) & mask]++;
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            hist[(FP_NAME(desc_key)(s[i * stride]) >> shift) & mask]++;
+    }
 }
 
-static int FP_NAME(clf_keys_weighted_chunk)(const FP_T *s, int64_t stride, const uint8_t *pos, const double *w,
-                                            int64_t n, FP_K *keys, uint8_t *lab, double *wo)
+static void FP_NAME(clf_scatter_block)(const FP_T *FP_RESTRICT s, int64_t stride, const uint8_t *FP_RESTRICT pos,
+                                       const double *FP_RESTRICT w, int64_t n, int shift, FP_K mask,
+                                       int64_t *FP_RESTRICT off, FP_K *FP_RESTRICT ko, uint8_t *FP_RESTRICT lo,
+                                       double *FP_RESTRICT wo)
 {
-    int bad = 0;
-    int64_t o = 0;
-    for (int64_t i = 0; i < n; i++) {
-        FP_T x = s[i * stride];
-        bad |= !(x - x == 0);
-        if (w[i] != 0) {
-            keys[o] = FP_NAME(desc_key)(x);
-            lab[o] = pos[i] != 0;
+    if (w) {
+        for (int64_t i = 0; i < n; i++) {
+            if (w[i] == 0)
+                continue;
+            FP_K k = FP_NAME(desc_key)(s[i * stride]);
+            int64_t o = off[(k >> shift) & mask]++;
+            ko[o] = k;
+            lo[o] = pos[i] != 0;
             wo[o] = w[i];
-            o++;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            FP_K k = FP_NAME(desc_key)(s[i * stride]);
+            int64_t o = off[(k >> shift) & mask]++;
+            ko[o] = k;
+            lo[o] = pos[i] != 0;
         }
     }
-    return bad;
 }
 
 /* The walk over the sorted run. keys[m] is a sentinel that differs from
@@ -82,7 +112,43 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
                               double *result, double *tps, double *fps, double *thr)
 {
     double tp = 0, fp = 0;
-    if (mode == FP_CLF_AUC) {
+    if (!w && mode != FP_CLF_CURVE) {
+        /* Unweighted AUC/AP: integer counts (fps = samples so far - tps),
+         * the AUC numerator exact in 128-bit integers, AP as
+         * sum(dtp * precision) / P with one division per threshold. Both
+         * equal scikit-learn's float evaluation to a few ulps. */
+        int64_t ti = 0, tprev = 0, fprev = 0;
+        unsigned __int128 area = 0;
+        double s = 0, c = 0;
+        if (mode == FP_CLF_AUC) {
+            for (int64_t i = 0; i < m; i++) {
+                ti += lab[i];
+                if (keys[i] != keys[i + 1]) {
+                    int64_t fi = i + 1 - ti;
+                    area += (unsigned __int128)(uint64_t)(fi - fprev) * (uint64_t)(ti + tprev);
+                    tprev = ti;
+                    fprev = fi;
+                }
+            }
+            tp = (double)ti;
+            fp = (double)(m - ti);
+            result[0] = (double)area / (2.0 * tp * fp);
+        } else {
+            for (int64_t i = 0; i < m; i++) {
+                ti += lab[i];
+                if (keys[i] != keys[i + 1] && ti != tprev) {
+                    double term = (double)(ti - tprev) * ((double)ti / (double)(i + 1));
+                    double t = s + term;
+                    c += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
+                    s = t;
+                    tprev = ti;
+                }
+            }
+            tp = (double)ti;
+            fp = (double)(m - ti);
+            result[0] = ti == 0 ? 0.0 : (s + c) / tp;
+        }
+    } else if (mode == FP_CLF_AUC) {
         /* Trapezoids over distinct thresholds in count units; normalizing
          * once at the end equals the normalized trapezoid sum up to rounding.
          * Neumaier compensation keeps the sum within a few ulps. */
@@ -142,12 +208,6 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
     }
     result[1] = tp;
     result[2] = fp;
-    if (mode != FP_CLF_CURVE) {
-        int64_t d = 0;
-        for (int64_t i = 0; i < m; i++)
-            d += keys[i] != keys[i + 1];
-        result[3] = (double)d;
-    }
 }
 
 int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t *is_pos, const double *weights,
@@ -155,72 +215,97 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
                         int n_threads)
 {
     result[0] = result[1] = result[2] = result[3] = 0;
-    int64_t cap = n + 1;
-    FP_K *keys = (FP_K *)malloc(sizeof(FP_K) * cap);
-    FP_K *tkeys = (FP_K *)malloc(sizeof(FP_K) * cap);
-    uint8_t *lab = (uint8_t *)malloc(cap);
-    uint8_t *tlab = (uint8_t *)malloc(cap);
-    double *w = weights ? (double *)malloc(sizeof(double) * cap) : NULL;
-    double *tw = weights ? (double *)malloc(sizeof(double) * cap) : NULL;
-    int64_t nchunks = (n + FP_CHUNK - 1) / FP_CHUNK;
-    int64_t *chunk_off = weights ? (int64_t *)malloc(sizeof(int64_t) * (nchunks + 1)) : NULL;
+    int nt = fp_threads_for(n, n_threads);
+    int nb = (int)FP_MIN((int64_t)nt, FP_MAX((int64_t)1, n >> 15));
+    nt = nb;
+    FP_NAME(clf_span) span[nb];
+    #pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int b = 0; b < nb; b++) {
+        int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
+        FP_NAME(clf_span_block)(scores + lo * score_stride, score_stride, weights ? weights + lo : NULL, hi - lo,
+                                &span[b]);
+    }
+    FP_K or_acc = 0, and_acc = ~(FP_K)0;
+    int64_t m = 0;
+    for (int b = 0; b < nb; b++) {
+        if (span[b].bad)
+            return FP_ERR_NAN;
+        or_acc |= span[b].or_acc;
+        and_acc &= span[b].and_acc;
+        m += span[b].count;
+    }
+    if (m == 0)
+        return FP_OK;
+    /* MSD digit: ~1024 samples per bucket on average, at most 11 bits. */
+    FP_K diff = or_acc ^ and_acc;
+    int hb = -1;
+    for (int bit = (int)(sizeof(FP_K) * 8) - 1; bit >= 0; bit--)
+        if ((diff >> bit) & 1) {
+            hb = bit;
+            break;
+        }
+    int lg = 0;
+    while (((int64_t)1 << (lg + 1)) <= m)
+        lg++;
+    int bits = hb < 0 ? 0 : FP_MIN(11, FP_MAX(4, lg - 10));
+    int shift = FP_MAX(0, hb + 1 - bits);
+    int radix = 1 << bits;
+    FP_K mask = (FP_K)(radix - 1);
+
+    FP_K *keys = (FP_K *)malloc(sizeof(FP_K) * (m + 1));
+    uint8_t *lab = (uint8_t *)malloc(m + 1);
+    double *w = weights ? (double *)malloc(sizeof(double) * (m + 1)) : NULL;
+    int64_t *hist = (int64_t *)malloc(sizeof(int64_t) * (size_t)radix * nb);
+    int64_t *bucket_lo = (int64_t *)malloc(sizeof(int64_t) * (radix + 1));
     int st = FP_OK;
-    if (!keys || !tkeys || !lab || !tlab || (weights && (!w || !tw || !chunk_off))) {
+    if (!keys || !lab || (weights && !w) || !hist || !bucket_lo) {
         st = FP_ERR_NOMEM;
         goto done;
     }
-    int nt = fp_threads_for(n, n_threads);
-    int bad = 0;
-    int64_t m = n;
-    if (!weights) {
-        #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
-        for (int64_t c = 0; c < nchunks; c++) {
-            int64_t lo = c * FP_CHUNK;
-            bad |= FP_NAME(clf_keys_chunk)(scores + lo * score_stride, score_stride, is_pos + lo,
-                                           FP_MIN(FP_CHUNK, n - lo), keys + lo, lab + lo);
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(static, 1)
+        for (int b = 0; b < nb; b++) {
+            int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
+            FP_NAME(clf_count_block)(scores + lo * score_stride, score_stride, weights ? weights + lo : NULL, hi - lo,
+                                     shift, mask, hist + (int64_t)b * radix, radix);
         }
-    } else {
-        #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t c = 0; c < nchunks; c++) {
-            int64_t lo = c * FP_CHUNK;
-            chunk_off[c + 1] = FP_NAME(clf_count_nonzero)(weights + lo, FP_MIN(FP_CHUNK, n - lo));
+        #pragma omp single
+        {
+            int64_t run = 0;
+            for (int d = 0; d < radix; d++) {
+                bucket_lo[d] = run;
+                for (int b = 0; b < nb; b++) {
+                    int64_t c = hist[(int64_t)b * radix + d];
+                    hist[(int64_t)b * radix + d] = run;
+                    run += c;
+                }
+            }
+            bucket_lo[radix] = run;
         }
-        chunk_off[0] = 0;
-        for (int64_t c = 0; c < nchunks; c++)
-            chunk_off[c + 1] += chunk_off[c];
-        m = chunk_off[nchunks];
-        #pragma omp parallel for num_threads(nt) schedule(static) reduction(| : bad)
-        for (int64_t c = 0; c < nchunks; c++) {
-            int64_t lo = c * FP_CHUNK, o = chunk_off[c];
-            bad |= FP_NAME(clf_keys_weighted_chunk)(scores + lo * score_stride, score_stride, is_pos + lo,
-                                                    weights + lo, FP_MIN(FP_CHUNK, n - lo), keys + o, lab + o, w + o);
+        #pragma omp for schedule(static, 1)
+        for (int b = 0; b < nb; b++) {
+            int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
+            FP_NAME(clf_scatter_block)(scores + lo * score_stride, score_stride, is_pos + lo,
+                                       weights ? weights + lo : NULL, hi - lo, shift, mask, hist + (int64_t)b * radix,
+                                       keys, lab, w);
         }
     }
-    if (bad) {
-        st = FP_ERR_NAN;
-        goto done;
+    if (hb >= 0) {
+        st = FP_SORT_BUCKETS_FN(keys, lab, w, bucket_lo, radix, n_threads);
+        if (st != FP_OK)
+            goto done;
     }
-    int in_tmp = 0;
-    st = FP_SORT_FN(keys, tkeys, lab, tlab, w, tw, m, n_threads, &in_tmp);
-    if (st != FP_OK)
-        goto done;
-    FP_K *sk = in_tmp ? tkeys : keys;
-    uint8_t *sl = in_tmp ? tlab : lab;
-    double *sw = in_tmp ? tw : w;
-    if (m > 0) {
-        sk[m] = ~sk[m - 1];
-        FP_NAME(clf_walk)(sk, sl, sw, m, mode, result, tps, fps, thresholds);
-    }
+    keys[m] = ~keys[m - 1];
+    FP_NAME(clf_walk)(keys, lab, w, m, mode, result, tps, fps, thresholds);
 done:
     free(keys);
-    free(tkeys);
     free(lab);
-    free(tlab);
     free(w);
-    free(tw);
-    free(chunk_off);
+    free(hist);
+    free(bucket_lo);
     return st;
 }
 
 #undef FP_KSIGN
-#undef FP_SORT_FN
+#undef FP_SORT_BUCKETS_FN

@@ -21,7 +21,16 @@
                            double *weights, double *tmp_weights, int64_t n, int n_threads,      \
                            int *result_in_tmp);
 
+/* Finish a sort whose MSD pass was done by the caller: sorts each bucket
+ * [bucket_lo[d], bucket_lo[d + 1]) for d < n_buckets in place, stably.
+ * Scratch memory is per thread (cache-sized) or per large bucket. */
+#define FP_DECLARE_SORT_BUCKETS(K, KS)                                                          \
+    int fp_radix_sort_buckets_##KS(K *keys, uint8_t *labels, double *weights,                   \
+                                   const int64_t *bucket_lo, int n_buckets, int n_threads);
+
 FP_DECLARE_SORT(uint32_t, u32)
 FP_DECLARE_SORT(uint64_t, u64)
+FP_DECLARE_SORT_BUCKETS(uint32_t, u32)
+FP_DECLARE_SORT_BUCKETS(uint64_t, u64)
 
 #endif

@@ -239,6 +239,102 @@ int FP_SORT_NAME(radix_sort)(FP_K *keys, FP_K *tmp_keys, uint8_t *labels, uint8_
     return st;
 }
 
+/* Sorts one bucket in place with the scratch buffers sk/sl/sw (m elements). */
+static int FP_SORT_NAME(sort_in_place)(FP_K *k, uint8_t *l, double *w, FP_K *sk, uint8_t *sl, double *sw, int64_t m,
+                                       int n_threads)
+{
+    int in_scratch = 0, st = FP_OK;
+    if (m <= FP_SORT_SERIAL_MAX)
+        in_scratch = FP_SORT_NAME(lsd_serial)(k, sk, l, sl, w, sw, m);
+    else
+        st = FP_SORT_NAME(radix_sort)(k, sk, l, sl, w, sw, m, n_threads, &in_scratch);
+    if (st == FP_OK && in_scratch)
+        FP_SORT_NAME(copy_back)(k, sk, l, sl, w, sw, m);
+    return st;
+}
+
+static int FP_SORT_NAME(alloc_scratch)(int64_t m, int with_labels, int with_weights, FP_K **sk, uint8_t **sl,
+                                       double **sw)
+{
+    *sk = (FP_K *)malloc(sizeof(FP_K) * (size_t)m);
+    *sl = with_labels ? (uint8_t *)malloc((size_t)m) : NULL;
+    *sw = with_weights ? (double *)malloc(sizeof(double) * (size_t)m) : NULL;
+    if (!*sk || (with_labels && !*sl) || (with_weights && !*sw)) {
+        free(*sk);
+        free(*sl);
+        free(*sw);
+        return FP_ERR_NOMEM;
+    }
+    return FP_OK;
+}
+
+int FP_SORT_NAME(radix_sort_buckets)(FP_K *keys, uint8_t *labels, double *weights, const int64_t *bucket_lo,
+                                     int n_buckets, int n_threads)
+{
+    int64_t n = bucket_lo[n_buckets] - bucket_lo[0];
+    int nt = fp_threads_for(n, n_threads);
+    /* A bucket with a large share of the data gets all threads afterwards. */
+    int64_t giant = nt > 1 ? FP_MAX(n / 4, FP_SORT_SERIAL_MAX) : INT64_MAX;
+    int nomem = 0;
+    #pragma omp parallel num_threads(nt)
+    {
+        FP_K *sk = NULL;
+        uint8_t *sl = NULL;
+        double *sw = NULL;
+        int ok = FP_SORT_NAME(alloc_scratch)(FP_SORT_SERIAL_MAX, labels != NULL, weights != NULL, &sk, &sl, &sw)
+                 == FP_OK;
+        #pragma omp for schedule(dynamic, 1)
+        for (int d = 0; d < n_buckets; d++) {
+            int64_t lo = bucket_lo[d], m = bucket_lo[d + 1] - lo;
+            if (m < 2 || m > giant)
+                continue;
+            if (!ok) {
+                nomem = 1;
+                continue;
+            }
+            FP_K *bk = sk;
+            uint8_t *bl = sl;
+            double *bw = sw;
+            if (m > FP_SORT_SERIAL_MAX &&
+                FP_SORT_NAME(alloc_scratch)(m, labels != NULL, weights != NULL, &bk, &bl, &bw) != FP_OK) {
+                nomem = 1;
+                continue;
+            }
+            if (FP_SORT_NAME(sort_in_place)(keys + lo, labels ? labels + lo : NULL, weights ? weights + lo : NULL,
+                                            bk, bl, bw, m, 1) != FP_OK)
+                nomem = 1;
+            if (bk != sk) {
+                free(bk);
+                free(bl);
+                free(bw);
+            }
+        }
+        free(sk);
+        free(sl);
+        free(sw);
+    }
+    if (nomem)
+        return FP_ERR_NOMEM;
+    for (int d = 0; d < n_buckets; d++) {
+        int64_t lo = bucket_lo[d], m = bucket_lo[d + 1] - lo;
+        if (m <= giant)
+            continue;
+        FP_K *bk;
+        uint8_t *bl;
+        double *bw;
+        if (FP_SORT_NAME(alloc_scratch)(m, labels != NULL, weights != NULL, &bk, &bl, &bw) != FP_OK)
+            return FP_ERR_NOMEM;
+        int st = FP_SORT_NAME(sort_in_place)(keys + lo, labels ? labels + lo : NULL, weights ? weights + lo : NULL,
+                                             bk, bl, bw, m, n_threads);
+        free(bk);
+        free(bl);
+        free(bw);
+        if (st != FP_OK)
+            return st;
+    }
+    return FP_OK;
+}
+
 #undef FP_SORT_BITS
 #undef FP_SORT_RADIX
 #undef FP_SORT_NAME
