@@ -1,8 +1,59 @@
 /* Classification metrics: see metrics.h for the design. */
 #include <math.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include "metrics.h"
 #include "sort.h"
+
+/* Sort workspace reuse. The ranking kernels need ~9-17 bytes per sample of
+ * scratch; freshly mmap'ed memory costs a page fault per 4 KiB (the kernel
+ * zeroes every page), which at 1e7 samples is a sizeable share of the whole
+ * call, and the MSD scatter into ~2048 buckets wants few TLB entries. So one
+ * 2 MiB-aligned workspace (transparent huge pages requested) is kept between
+ * calls and reused by whichever call gets its lock; a concurrent call, or one
+ * needing more than FP_WS_CACHE_MAX, uses plain malloc/free. At most
+ * FP_WS_CACHE_MAX bytes stay allocated after a call. */
+#define FP_WS_CACHE_MAX ((size_t)512 << 20)
+#define FP_WS_MIN ((size_t)4 << 20)
+static pthread_mutex_t fp_ws_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *fp_ws_ptr;
+static size_t fp_ws_size;
+
+static void *fp_ws_acquire(size_t size, int *cached)
+{
+    *cached = 0;
+    if (size >= FP_WS_MIN && size <= FP_WS_CACHE_MAX && pthread_mutex_trylock(&fp_ws_lock) == 0) {
+        if (fp_ws_size < size) {
+            free(fp_ws_ptr);
+            fp_ws_ptr = NULL;
+            fp_ws_size = 0;
+            size_t sz = (size + ((size_t)1 << 21) - 1) & ~(((size_t)1 << 21) - 1);
+            void *p = NULL;
+            if (posix_memalign(&p, (size_t)1 << 21, sz) == 0) {
+#ifdef MADV_HUGEPAGE
+                madvise(p, sz, MADV_HUGEPAGE);
+#endif
+                fp_ws_ptr = p;
+                fp_ws_size = sz;
+            }
+        }
+        if (fp_ws_ptr) {
+            *cached = 1;
+            return fp_ws_ptr;
+        }
+        pthread_mutex_unlock(&fp_ws_lock);
+    }
+    return malloc(size);
+}
+
+static void fp_ws_release(void *p, int cached)
+{
+    if (cached)
+        pthread_mutex_unlock(&fp_ws_lock);
+    else
+        free(p);
+}
 
 #define FP_T float
 #define FP_S f32

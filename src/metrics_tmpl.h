@@ -252,13 +252,17 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
     int radix = 1 << bits;
     FP_K mask = (FP_K)(radix - 1);
 
-    FP_K *keys = (FP_K *)malloc(sizeof(FP_K) * (m + 1));
-    uint8_t *lab = (uint8_t *)malloc(m + 1);
-    double *w = weights ? (double *)malloc(sizeof(double) * (m + 1)) : NULL;
+    /* One workspace: keys, weights, labels (m + 1 each, the last a sentinel). */
+    size_t ws_bytes = (size_t)(m + 1) * (sizeof(FP_K) + (weights ? sizeof(double) : 0) + 1);
+    int ws_cached = 0;
+    char *ws = (char *)fp_ws_acquire(ws_bytes, &ws_cached);
+    FP_K *keys = (FP_K *)ws;
+    double *w = weights && ws ? (double *)(ws + sizeof(FP_K) * (m + 1)) : NULL;
+    uint8_t *lab = ws ? (uint8_t *)(ws + (sizeof(FP_K) + (weights ? sizeof(double) : 0)) * (m + 1)) : NULL;
     int64_t *hist = (int64_t *)malloc(sizeof(int64_t) * (size_t)radix * nb);
     int64_t *bucket_lo = (int64_t *)malloc(sizeof(int64_t) * (radix + 1));
     int st = FP_OK;
-    if (!keys || !lab || (weights && !w) || !hist || !bucket_lo) {
+    if (!ws || !hist || !bucket_lo) {
         st = FP_ERR_NOMEM;
         goto done;
     }
@@ -299,9 +303,8 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
     keys[m] = ~keys[m - 1];
     FP_NAME(clf_walk)(keys, lab, w, m, mode, result, tps, fps, thresholds);
 done:
-    free(keys);
-    free(lab);
-    free(w);
+    if (ws)
+        fp_ws_release(ws, ws_cached);
     free(hist);
     free(bucket_lo);
     return st;
