@@ -19,6 +19,7 @@ cdef extern from "metrics.h" nogil:
         FP_CLF_AUC
         FP_CLF_AP
         FP_CLF_CURVE
+        FP_CLF_ROC_DROP
         FP_ERR_NAN
     int fp_binary_clf_f32(const float *scores, int64_t stride, const uint8_t *is_pos, const double *weights,
                           int64_t n, int mode, double *result, double *tps, double *fps, double *thr, int nt)
@@ -106,11 +107,12 @@ def roc_curve_arrays(scores, int64_t col, is_pos, weights, bint drop):
     cdef double *pf = <double *>data(fpr)
     cdef double *pt = <double *>data(tpr)
     cdef double *ph = <double *>data(thr)
-    _clf(scores, col, is_pos, weights, FP_CLF_CURVE, res, pt + 1, pf + 1, ph + 1)
+    # drop_intermediate happens inside the walk (only kept points are written)
+    _clf(scores, col, is_pos, weights, FP_CLF_ROC_DROP if drop else FP_CLF_CURVE, res, pt + 1, pf + 1, ph + 1)
     cdef int64_t m = <int64_t>res[3]
     cdef int64_t m_out = 0
     with nogil:
-        fp_roc_curve_finalize_f64(pf, pt, ph, m, drop, &m_out)
+        fp_roc_curve_finalize_f64(pf, pt, ph, m, 0, &m_out)
     return _shrink(fpr, m_out), _shrink(tpr, m_out), _shrink(thr, m_out), res[1], res[2]
 
 

@@ -17,7 +17,7 @@
 #define FP_METRICS_H
 #include "fp_common.h"
 
-enum { FP_CLF_AUC = 0, FP_CLF_AP = 1, FP_CLF_CURVE = 2 };
+enum { FP_CLF_AUC = 0, FP_CLF_AP = 1, FP_CLF_CURVE = 2, FP_CLF_ROC_DROP = 3 };
 
 /* scores[i * score_stride] for i < n; is_pos[i] in {0, 1}; weights NULL or
  * n doubles (zero weights are dropped, as scikit-learn does). mode FP_CLF_*.
@@ -25,7 +25,9 @@ enum { FP_CLF_AUC = 0, FP_CLF_AP = 1, FP_CLF_CURVE = 2 };
  * result[2] = total negative weight, result[3] = number of distinct
  * thresholds m. Mode CURVE writes the running tps/fps and the threshold of
  * each of the m distinct scores, in descending score order, into tps, fps,
- * thresholds (capacity n). FP_ERR_NAN when a score is NaN or infinite. */
+ * thresholds (capacity n); mode ROC_DROP does the same but writes only the
+ * points roc_curve(drop_intermediate=True) keeps. FP_ERR_NAN when a score is
+ * NaN or infinite. */
 #define FP_DECLARE_METRICS(T, S)                                                                \
     int fp_binary_clf_##S(const T *scores, int64_t score_stride, const uint8_t *is_pos,          \
                           const double *weights, int64_t n, int mode, double *result,            \

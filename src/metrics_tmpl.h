@@ -112,7 +112,7 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
                               double *result, double *tps, double *fps, double *thr)
 {
     double tp = 0, fp = 0;
-    if (!w && mode != FP_CLF_CURVE) {
+    if (!w && (mode == FP_CLF_AUC || mode == FP_CLF_AP)) {
         /* Unweighted AUC/AP: integer counts (fps = samples so far - tps),
          * the AUC numerator exact in 128-bit integers, AP as
          * sum(dtp * precision) / P with one division per threshold. Both
@@ -190,6 +190,39 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
             }
         }
         result[0] = s + c;
+    } else if (mode == FP_CLF_ROC_DROP) {
+        /* roc_curve's drop_intermediate, streamed: point j-1 is kept when
+         * np.diff(fps, 2) or np.diff(tps, 2) is non-zero there (the same
+         * float expression), the first and last points always. Only kept
+         * points are written, so untouched output pages are never faulted. */
+        int64_t o = 0, j = 0;
+        double f2 = 0, t2 = 0, f1 = 0, t1 = 0;
+        FP_K k1 = 0;
+        for (int64_t i = 0; i < m; i++) {
+            double wi = w ? w[i] : 1.0;
+            tp += lab[i] ? wi : 0.0;
+            fp += lab[i] ? 0.0 : wi;
+            if (keys[i] != keys[i + 1]) {
+                if (j == 0) {
+                    tps[o] = tp;
+                    fps[o] = fp;
+                    thr[o++] = FP_NAME(key_value)(keys[i]);
+                } else if (j >= 2 && (((fp - f1) - (f1 - f2)) != 0 || ((tp - t1) - (t1 - t2)) != 0)) {
+                    tps[o] = t1;
+                    fps[o] = f1;
+                    thr[o++] = FP_NAME(key_value)(k1);
+                }
+                f2 = f1; t2 = t1;
+                f1 = fp; t1 = tp; k1 = keys[i];
+                j++;
+            }
+        }
+        if (j >= 2) {
+            tps[o] = t1;
+            fps[o] = f1;
+            thr[o++] = FP_NAME(key_value)(k1);
+        }
+        result[3] = (double)o;
     } else {
         int64_t o = 0;
         for (int64_t i = 0; i < m; i++) {
