@@ -287,13 +287,15 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
     int radix = 1 << bits;
     FP_K mask = (FP_K)(radix - 1);
 
-    /* One workspace: keys, weights, labels (m + 1 each, the last a sentinel). */
-    size_t ws_bytes = (size_t)(m + 1) * (sizeof(FP_K) + (weights ? sizeof(double) : 0) + 1);
+    /* One workspace: weights, keys, labels (m + 1 each, the last a sentinel;
+     * in this order so that each array is aligned for its type). */
+    size_t wbytes = weights ? sizeof(double) * (size_t)(m + 1) : 0;
+    size_t ws_bytes = wbytes + (size_t)(m + 1) * (sizeof(FP_K) + 1);
     int ws_cached = 0;
     char *ws = (char *)fp_ws_acquire(ws_bytes, &ws_cached);
-    FP_K *keys = (FP_K *)ws;
-    double *w = weights && ws ? (double *)(ws + sizeof(FP_K) * (m + 1)) : NULL;
-    uint8_t *lab = ws ? (uint8_t *)(ws + (sizeof(FP_K) + (weights ? sizeof(double) : 0)) * (m + 1)) : NULL;
+    double *w = weights && ws ? (double *)ws : NULL;
+    FP_K *keys = ws ? (FP_K *)(ws + wbytes) : NULL;
+    uint8_t *lab = ws ? (uint8_t *)(ws + wbytes + sizeof(FP_K) * (m + 1)) : NULL;
     int64_t *hist = (int64_t *)malloc(sizeof(int64_t) * (size_t)radix * nb);
     int64_t *bucket_lo = (int64_t *)malloc(sizeof(int64_t) * (radix + 1));
     int st = FP_OK;
