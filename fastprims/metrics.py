@@ -450,14 +450,19 @@ def _binary_inputs(y_true, y_score, sample_weight):
     return t, s, w
 
 
-def _roc(s, col, pos, w, drop_intermediate):
-    fpr, tpr, thr, tp_total, fp_total = _m.roc_curve_arrays(s, col, pos, w, bool(drop_intermediate))
+def _warn_roc_undefined(tp_total, fp_total):
+    """roc_curve's warnings when a class has no (positive-weight) samples."""
     if fp_total <= 0:
         warnings.warn("No negative samples in y_true, false positive value should be meaningless",
-                      UndefinedMetricWarning, stacklevel=3)
+                      UndefinedMetricWarning, stacklevel=4)
     if tp_total <= 0:
         warnings.warn("No positive samples in y_true, true positive value should be meaningless",
-                      UndefinedMetricWarning, stacklevel=3)
+                      UndefinedMetricWarning, stacklevel=4)
+
+
+def _roc(s, col, pos, w, drop_intermediate):
+    fpr, tpr, thr, tp_total, fp_total = _m.roc_curve_arrays(s, col, pos, w, bool(drop_intermediate))
+    _warn_roc_undefined(tp_total, fp_total)
     return fpr, tpr, thr
 
 
@@ -511,12 +516,7 @@ def _binary_roc_auc(s, col, pos, w, max_fpr, n_present):
     _check_not_all_zero(w)
     if (max_fpr is None or max_fpr == 1) and (w is None or not (w < 0).any()):
         value, tp_total, fp_total, _ = _m.clf_score(s, col, pos, w, "auc")
-        if fp_total <= 0:
-            warnings.warn("No negative samples in y_true, false positive value should be meaningless",
-                          UndefinedMetricWarning, stacklevel=3)
-        if tp_total <= 0:
-            warnings.warn("No positive samples in y_true, true positive value should be meaningless",
-                          UndefinedMetricWarning, stacklevel=3)
+        _warn_roc_undefined(tp_total, fp_total)
         if fp_total <= 0 or tp_total <= 0:
             return np.nan
         return float(value)

@@ -312,18 +312,7 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
                                      shift, mask, hist + (int64_t)b * radix, radix);
         }
         #pragma omp single
-        {
-            int64_t run = 0;
-            for (int d = 0; d < radix; d++) {
-                bucket_lo[d] = run;
-                for (int b = 0; b < nb; b++) {
-                    int64_t c = hist[(int64_t)b * radix + d];
-                    hist[(int64_t)b * radix + d] = run;
-                    run += c;
-                }
-            }
-            bucket_lo[radix] = run;
-        }
+        fp_radix_block_offsets(hist, nb, radix, radix, bucket_lo);
         #pragma omp for schedule(static, 1)
         for (int b = 0; b < nb; b++) {
             int64_t lo = n * b / nb, hi = n * (b + 1) / nb;

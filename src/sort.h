@@ -28,6 +28,12 @@
     int fp_radix_sort_buckets_##KS(K *keys, uint8_t *labels, double *weights,                   \
                                    const int64_t *bucket_lo, int n_buckets, int n_threads);
 
+/* Stable scatter offsets from per-block digit counts: hist[b * stride + d]
+ * (nb blocks, radix digits) becomes the first output index of digit d from
+ * block b (digits in order, blocks in order within a digit); bucket_lo[d] is
+ * where digit d starts, bucket_lo[radix] the total. */
+void fp_radix_block_offsets(int64_t *hist, int nb, int radix, int64_t stride, int64_t *bucket_lo);
+
 FP_DECLARE_SORT(uint32_t, u32)
 FP_DECLARE_SORT(uint64_t, u64)
 FP_DECLARE_SORT_BUCKETS(uint32_t, u32)

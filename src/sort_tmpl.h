@@ -174,18 +174,7 @@ int FP_SORT_NAME(radix_sort)(FP_K *keys, FP_K *tmp_keys, uint8_t *labels, uint8_
             FP_SORT_NAME(count_digit)(keys + lo, hi - lo, shift, R, block_hist + (int64_t)b * FP_SORT_RADIX);
         }
         #pragma omp single
-        {
-            int64_t run = 0;
-            for (int d = 0; d < R; d++) {
-                bucket_lo[d] = run;
-                for (int b = 0; b < nb; b++) {
-                    int64_t c = block_hist[(int64_t)b * FP_SORT_RADIX + d];
-                    block_hist[(int64_t)b * FP_SORT_RADIX + d] = run;
-                    run += c;
-                }
-            }
-            bucket_lo[R] = run;
-        }
+        fp_radix_block_offsets(block_hist, nb, R, FP_SORT_RADIX, bucket_lo);
         #pragma omp for schedule(static, 1)
         for (int b = 0; b < nb; b++) {
             int64_t lo = n * b / nb, hi = n * (b + 1) / nb;
