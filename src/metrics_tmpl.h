@@ -190,6 +190,46 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
             }
         }
         result[0] = s + c;
+    } else if (!w) {
+        /* Unweighted curves: integer counts (exact, like scikit-learn's
+         * cumsum of ones and its fps = 1 + index - tps); the second
+         * differences of integers are exact, so testing them in integers is
+         * the same test as scikit-learn's float np.diff(_, 2) != 0. */
+        int64_t ti = 0, o = 0, j = 0, t1 = 0, f1 = 0, t2 = 0, f2 = 0;
+        FP_K k1 = 0;
+        int drop = mode == FP_CLF_ROC_DROP;
+        for (int64_t i = 0; i < m; i++) {
+            ti += lab[i];
+            if (keys[i] != keys[i + 1]) {
+                int64_t fi = i + 1 - ti;
+                if (!drop) {
+                    tps[o] = (double)ti;
+                    fps[o] = (double)fi;
+                    thr[o++] = FP_NAME(key_value)(keys[i]);
+                    continue;
+                }
+                if (j == 0) {
+                    tps[o] = (double)ti;
+                    fps[o] = (double)fi;
+                    thr[o++] = FP_NAME(key_value)(keys[i]);
+                } else if (j >= 2 && ((fi - f1) != (f1 - f2) || (ti - t1) != (t1 - t2))) {
+                    tps[o] = (double)t1;
+                    fps[o] = (double)f1;
+                    thr[o++] = FP_NAME(key_value)(k1);
+                }
+                f2 = f1; t2 = t1;
+                f1 = fi; t1 = ti; k1 = keys[i];
+                j++;
+            }
+        }
+        if (drop && j >= 2) {
+            tps[o] = (double)t1;
+            fps[o] = (double)f1;
+            thr[o++] = FP_NAME(key_value)(k1);
+        }
+        tp = (double)ti;
+        fp = (double)(m - ti);
+        result[3] = (double)o;
     } else if (mode == FP_CLF_ROC_DROP) {
         /* roc_curve's drop_intermediate, streamed: point j-1 is kept when
          * np.diff(fps, 2) or np.diff(tps, 2) is non-zero there (the same
