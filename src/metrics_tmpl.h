@@ -103,6 +103,116 @@ static void FP_NAME(clf_scatter_block)(const FP_T *FP_RESTRICT s, int64_t stride
     }
 }
 
+/* Unweighted AUC/AP in parallel: integer counts (fps = samples so far -
+ * tps), the AUC numerator exact in 128-bit integers, AP as
+ * sum(dtp * precision) / P with one division per threshold; both equal
+ * scikit-learn's float evaluation to a few ulps. The sorted run is cut into
+ * fixed chunks; a first pass gives each chunk's positives and its last
+ * threshold, a scan turns them into each chunk's starting counts and
+ * previous threshold, then the chunks are walked independently and their
+ * partial sums combined in chunk order (exact for AUC; for AP the same
+ * for every thread count). */
+#define FP_WALK_CHUNK ((int64_t)1 << 16)
+typedef struct {
+    int64_t pos, last_b, pos_to_b;  /* positives; last threshold index (-1: none); positives up to it */
+    int64_t t0, tprev, fprev;       /* counts before the chunk, and at the previous threshold */
+    unsigned __int128 area;
+    double s, c;
+} FP_NAME(walk_chunk);
+
+static int FP_NAME(clf_walk_counts)(const FP_K *keys, const uint8_t *lab, int64_t m, int mode, double *result,
+                                    int n_threads)
+{
+    int64_t nch = (m + FP_WALK_CHUNK - 1) / FP_WALK_CHUNK;
+    FP_NAME(walk_chunk) *ch = (FP_NAME(walk_chunk) *)malloc(sizeof(*ch) * nch);
+    if (!ch)
+        return FP_ERR_NOMEM;
+    int nt = fp_threads_for(m, n_threads);
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(static)
+        for (int64_t c = 0; c < nch; c++) {
+            int64_t lo = c * FP_WALK_CHUNK, hi = FP_MIN(m, lo + FP_WALK_CHUNK), p = 0, after = 0;
+            for (int64_t i = lo; i < hi; i++)
+                p += lab[i];
+            int64_t b = hi - 1;
+            while (b >= lo && keys[b] == keys[b + 1])
+                after += lab[b--];
+            ch[c].pos = p;
+            ch[c].last_b = b >= lo ? b : -1;
+            ch[c].pos_to_b = p - after;
+        }
+        #pragma omp single
+        {
+            int64_t t = 0, lt = 0, lf = 0;
+            for (int64_t c = 0; c < nch; c++) {
+                ch[c].t0 = t;
+                ch[c].tprev = lt;
+                ch[c].fprev = lf;
+                if (ch[c].last_b >= 0) {
+                    lt = t + ch[c].pos_to_b;
+                    lf = ch[c].last_b + 1 - lt;
+                }
+                t += ch[c].pos;
+            }
+        }
+        #pragma omp for schedule(static)
+        for (int64_t c = 0; c < nch; c++) {
+            int64_t lo = c * FP_WALK_CHUNK, hi = FP_MIN(m, lo + FP_WALK_CHUNK);
+            int64_t ti = ch[c].t0, tprev = ch[c].tprev, fprev = ch[c].fprev;
+            unsigned __int128 area = 0;
+            double s = 0, comp = 0;
+            if (mode == FP_CLF_AUC) {
+                for (int64_t i = lo; i < hi; i++) {
+                    ti += lab[i];
+                    if (keys[i] != keys[i + 1]) {
+                        int64_t fi = i + 1 - ti;
+                        area += (unsigned __int128)(uint64_t)(fi - fprev) * (uint64_t)(ti + tprev);
+                        tprev = ti;
+                        fprev = fi;
+                    }
+                }
+            } else {
+                for (int64_t i = lo; i < hi; i++) {
+                    ti += lab[i];
+                    if (keys[i] != keys[i + 1] && ti != tprev) {
+                        double term = (double)(ti - tprev) * ((double)ti / (double)(i + 1));
+                        double t = s + term;
+                        comp += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
+                        s = t;
+                        tprev = ti;
+                    }
+                }
+            }
+            ch[c].area = area;
+            ch[c].s = s;
+            ch[c].c = comp;
+        }
+    }
+    unsigned __int128 area = 0;
+    double s = 0, comp = 0;
+    int64_t total = 0;
+    for (int64_t c = 0; c < nch; c++) {
+        area += ch[c].area;
+        double parts[2] = {ch[c].s, ch[c].c};
+        for (int k = 0; k < 2; k++) {
+            double t = s + parts[k];
+            comp += fabs(s) >= fabs(parts[k]) ? (s - t) + parts[k] : (parts[k] - t) + s;
+            s = t;
+        }
+        total += ch[c].pos;
+    }
+    free(ch);
+    double tp = (double)total, fp = (double)(m - total);
+    if (mode == FP_CLF_AUC)
+        result[0] = (double)area / (2.0 * tp * fp);
+    else
+        result[0] = total == 0 ? 0.0 : (s + comp) / tp;
+    result[1] = tp;
+    result[2] = fp;
+    return FP_OK;
+}
+
 /* The walk over the sorted run. keys[m] is a sentinel that differs from
  * keys[m - 1]. The running sums are plain sequential double sums in sorted
  * order: scikit-learn's cumsum of y*w and (1-y)*w (adding the exact zeros it
@@ -112,43 +222,7 @@ static void FP_NAME(clf_walk)(const FP_K *keys, const uint8_t *lab, const double
                               double *result, double *tps, double *fps, double *thr)
 {
     double tp = 0, fp = 0;
-    if (!w && (mode == FP_CLF_AUC || mode == FP_CLF_AP)) {
-        /* Unweighted AUC/AP: integer counts (fps = samples so far - tps),
-         * the AUC numerator exact in 128-bit integers, AP as
-         * sum(dtp * precision) / P with one division per threshold. Both
-         * equal scikit-learn's float evaluation to a few ulps. */
-        int64_t ti = 0, tprev = 0, fprev = 0;
-        unsigned __int128 area = 0;
-        double s = 0, c = 0;
-        if (mode == FP_CLF_AUC) {
-            for (int64_t i = 0; i < m; i++) {
-                ti += lab[i];
-                if (keys[i] != keys[i + 1]) {
-                    int64_t fi = i + 1 - ti;
-                    area += (unsigned __int128)(uint64_t)(fi - fprev) * (uint64_t)(ti + tprev);
-                    tprev = ti;
-                    fprev = fi;
-                }
-            }
-            tp = (double)ti;
-            fp = (double)(m - ti);
-            result[0] = (double)area / (2.0 * tp * fp);
-        } else {
-            for (int64_t i = 0; i < m; i++) {
-                ti += lab[i];
-                if (keys[i] != keys[i + 1] && ti != tprev) {
-                    double term = (double)(ti - tprev) * ((double)ti / (double)(i + 1));
-                    double t = s + term;
-                    c += fabs(s) >= fabs(term) ? (s - t) + term : (term - t) + s;
-                    s = t;
-                    tprev = ti;
-                }
-            }
-            tp = (double)ti;
-            fp = (double)(m - ti);
-            result[0] = ti == 0 ? 0.0 : (s + c) / tp;
-        }
-    } else if (mode == FP_CLF_AUC) {
+    if (mode == FP_CLF_AUC) {
         /* Trapezoids over distinct thresholds in count units; normalizing
          * once at the end equals the normalized trapezoid sum up to rounding.
          * Neumaier compensation keeps the sum within a few ulps. */
@@ -367,7 +441,10 @@ int FP_NAME(binary_clf)(const FP_T *scores, int64_t score_stride, const uint8_t 
             goto done;
     }
     keys[m] = ~keys[m - 1];
-    FP_NAME(clf_walk)(keys, lab, w, m, mode, result, tps, fps, thresholds);
+    if (!w && (mode == FP_CLF_AUC || mode == FP_CLF_AP))
+        st = FP_NAME(clf_walk_counts)(keys, lab, m, mode, result, n_threads);
+    else
+        FP_NAME(clf_walk)(keys, lab, w, m, mode, result, tps, fps, thresholds);
 done:
     if (ws)
         fp_ws_release(ws, ws_cached);
@@ -377,4 +454,5 @@ done:
 }
 
 #undef FP_KSIGN
+#undef FP_WALK_CHUNK
 #undef FP_SORT_BUCKETS_FN
