@@ -36,6 +36,10 @@ cdef extern from "metrics.h" nogil:
     int fp_label_mark_i8(const int8_t *y, int64_t n, int64_t lo, int64_t r, uint8_t *present, int nt)
     int fp_label_mark_i32(const int32_t *y, int64_t n, int64_t lo, int64_t r, uint8_t *present, int nt)
     int fp_label_mark_i64(const int64_t *y, int64_t n, int64_t lo, int64_t r, uint8_t *present, int nt)
+    int fp_label_equal_u8(const uint8_t *y, int64_t n, int64_t value, uint8_t *out, int nt)
+    int fp_label_equal_i8(const int8_t *y, int64_t n, int64_t value, uint8_t *out, int nt)
+    int fp_label_equal_i32(const int32_t *y, int64_t n, int64_t value, uint8_t *out, int nt)
+    int fp_label_equal_i64(const int64_t *y, int64_t n, int64_t value, uint8_t *out, int nt)
     int fp_confusion_matrix_u8(const uint8_t *yt, const uint8_t *yp, const double *w, int64_t n,
                                const int64_t *lut, int64_t lut_lo, int64_t lut_n, int64_t k,
                                int64_t *counts, double *wcounts, int nt)
@@ -187,6 +191,26 @@ def label_mark(y, int64_t lo, int64_t r):
             st = fp_label_mark_i64(<const int64_t *>p, n, lo, r, pm, nt)
     raise_for_status(st, "label_mark")
     return present
+
+
+def label_equal(y, int64_t value):
+    """uint8 array: y == value."""
+    cdef int k = _label_kind(y)
+    cdef int64_t n = y.shape[0]
+    out = V.empty((n,), np.uint8)
+    cdef uint8_t *po = <uint8_t *>data(out)
+    cdef void *p = data(y)
+    cdef int nt = effective_threads()
+    with nogil:
+        if k == 0:
+            fp_label_equal_u8(<const uint8_t *>p, n, value, po, nt)
+        elif k == 1:
+            fp_label_equal_i8(<const int8_t *>p, n, value, po, nt)
+        elif k == 2:
+            fp_label_equal_i32(<const int32_t *>p, n, value, po, nt)
+        else:
+            fp_label_equal_i64(<const int64_t *>p, n, value, po, nt)
+    return out
 
 
 def confusion_counts(y_true, y_pred, weights, lut, int64_t lut_lo, int64_t k):

@@ -149,6 +149,14 @@ def _present_union(a, b):
     return np.union1d(np.unique(a), np.unique(b)).astype(np.int64)
 
 
+def _equal(y, value):
+    """uint8 0/1 array of y == value (value any real number)."""
+    v = float(value)
+    if not v.is_integer() or not -2.0**63 <= v < 2.0**63:
+        return np.zeros(y.shape[0], dtype=np.uint8)
+    return _m.label_equal(y, int(v))
+
+
 def _check_real(value, name, allow_bool=False):
     if (isinstance(value, (bool, np.bool_)) and not allow_bool) or not isinstance(value, (numbers.Real, np.bool_)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
@@ -439,7 +447,7 @@ def _binary_positive(y_true, pos_label, present):
         pos_label = 1
     else:
         _check_real(pos_label, "pos_label", allow_bool=True)
-    return np.equal(y_true, pos_label).view(np.uint8)
+    return _equal(y_true, pos_label)
 
 
 def _binary_inputs(y_true, y_score, sample_weight):
@@ -557,7 +565,7 @@ def _one_vs_rest(metric, t, classes, s, w, average):
         return 0
     scores = np.zeros(k)
     for c in range(k):
-        pos = np.equal(t, classes[c]).view(np.uint8)
+        pos = _equal(t, classes[c])
         scores[c] = metric(s, c, pos, w)
     if average is None:
         return scores
@@ -615,7 +623,7 @@ def roc_auc(y_true, y_score, average="macro", multi_class="raise", sample_weight
     if s.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {s.shape} instead.")
     # Binary: the greater label is the positive class (label_binarize).
-    pos = np.equal(t, present[-1]).view(np.uint8) if present.shape[0] == 2 else np.zeros(t.shape, np.uint8)
+    pos = _equal(t, present[-1]) if present.shape[0] == 2 else np.zeros(t.shape, np.uint8)
     return _binary_roc_auc(s, 0, pos, w, max_fpr, present.shape[0])
 
 
@@ -650,7 +658,7 @@ def average_precision(y_true, y_score, average="macro", pos_label=1, sample_weig
             s = s.reshape(-1)
         if s.ndim != 1:
             raise ValueError(f"y should be a 1d array, got an array of shape {s.shape} instead.")
-        return _binary_ap(s, 0, np.equal(t, pos_label).view(np.uint8), w)
+        return _binary_ap(s, 0, _equal(t, pos_label), w)
     if pos_label != 1:
         raise ValueError("Parameter pos_label is fixed to 1 for multiclass y_true. Do not set pos_label or set "
                          "pos_label to 1.")

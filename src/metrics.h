@@ -54,6 +54,7 @@ int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int
 #define FP_DECLARE_LABEL_KERNELS(L, LS)                                                                          \
     int fp_label_minmax_##LS(const L *y, int64_t n, int64_t *min_out, int64_t *max_out, int n_threads);          \
     int fp_label_mark_##LS(const L *y, int64_t n, int64_t lo, int64_t range, uint8_t *present, int n_threads);   \
+    int fp_label_equal_##LS(const L *y, int64_t n, int64_t value, uint8_t *out, int n_threads);                  \
     int fp_confusion_matrix_##LS(const L *y_true, const L *y_pred, const double *weights, int64_t n,             \
                                  const int64_t *lut, int64_t lut_lo, int64_t lut_n, int64_t k,                   \
                                  int64_t *counts, double *weighted_counts, int n_threads);                       \

@@ -71,6 +71,25 @@ int FP_LNAME(label_mark)(const FP_L *y, int64_t n, int64_t lo, int64_t range, ui
     return FP_OK;
 }
 
+FP_CLONES static void FP_LNAME(equal_chunk)(const FP_L *FP_RESTRICT y, int64_t n, int64_t value,
+                                            uint8_t *FP_RESTRICT out)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (int64_t)y[i] == value;
+}
+
+int FP_LNAME(label_equal)(const FP_L *y, int64_t n, int64_t value, uint8_t *out, int n_threads)
+{
+    int64_t nchunks = (n + FP_LABEL_CHUNK - 1) / FP_LABEL_CHUNK;
+    int nt = fp_threads_for(n, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+        int64_t lo = c * FP_LABEL_CHUNK;
+        FP_LNAME(equal_chunk)(y + lo, FP_MIN(FP_LABEL_CHUNK, n - lo), value, out + lo);
+    }
+    return FP_OK;
+}
+
 FP_INLINE int64_t FP_LNAME(class_of)(FP_L v, const int64_t *lut, int64_t lut_lo, int64_t lut_n)
 {
     uint64_t d = (uint64_t)((int64_t)v - lut_lo);
