@@ -25,9 +25,10 @@ cdef extern from "metrics.h" nogil:
                           int64_t n, int mode, double *result, double *tps, double *fps, double *thr, int nt)
     int fp_binary_clf_f64(const double *scores, int64_t stride, const uint8_t *is_pos, const double *weights,
                           int64_t n, int mode, double *result, double *tps, double *fps, double *thr, int nt)
-    int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, int drop, int64_t *m_out)
+    int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, int drop, int64_t *m_out,
+                                  int nt)
     int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int64_t m, int drop,
-                                 int64_t *m_out)
+                                 int64_t *m_out, int nt)
     int fp_label_minmax_u8(const uint8_t *y, int64_t n, int64_t *mn, int64_t *mx, int nt)
     int fp_label_minmax_i8(const int8_t *y, int64_t n, int64_t *mn, int64_t *mx, int nt)
     int fp_label_minmax_i32(const int32_t *y, int64_t n, int64_t *mn, int64_t *mx, int nt)
@@ -115,8 +116,9 @@ def roc_curve_arrays(scores, int64_t col, is_pos, weights, bint drop):
     _clf(scores, col, is_pos, weights, FP_CLF_ROC_DROP if drop else FP_CLF_CURVE, res, pt + 1, pf + 1, ph + 1)
     cdef int64_t m = <int64_t>res[3]
     cdef int64_t m_out = 0
+    cdef int nt = effective_threads()
     with nogil:
-        fp_roc_curve_finalize_f64(pf, pt, ph, m, 0, &m_out)
+        fp_roc_curve_finalize_f64(pf, pt, ph, m, 0, &m_out, nt)
     return _shrink(fpr, m_out), _shrink(tpr, m_out), _shrink(thr, m_out), res[1], res[2]
 
 
@@ -133,8 +135,9 @@ def pr_curve_arrays(scores, int64_t col, is_pos, weights, bint drop):
     _clf(scores, col, is_pos, weights, FP_CLF_CURVE, res, pr, pp, ph)
     cdef int64_t m = <int64_t>res[3]
     cdef int64_t m_out = 0
+    cdef int nt = effective_threads()
     with nogil:
-        fp_pr_curve_finalize_f64(pp, pr, ph, m, drop, &m_out)
+        fp_pr_curve_finalize_f64(pp, pr, ph, m, drop, &m_out, nt)
     return _shrink(prec, m_out + 1), _shrink(rec, m_out + 1), _shrink(thr, m_out), res[1]
 
 

@@ -100,7 +100,7 @@ static void fp_ws_release(void *p, int cached)
 #undef FP_LS
 
 int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, int drop_intermediate,
-                              int64_t *m_out)
+                              int64_t *m_out, int n_threads)
 {
     double *x = fpr + 1, *y = tpr + 1, *t = thr + 1;
     if (drop_intermediate && m > 2) {
@@ -128,6 +128,8 @@ int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, 
     tpr[0] = 0;
     thr[0] = INFINITY;
     double fl = fpr[m], tl = tpr[m];
+    int nt = fp_threads_for(m, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i <= m; i++) {
         fpr[i] = fl <= 0 ? NAN : fpr[i] / fl;
         tpr[i] = tl <= 0 ? NAN : tpr[i] / tl;
@@ -137,7 +139,7 @@ int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, 
 }
 
 int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int64_t m, int drop_intermediate,
-                             int64_t *m_out)
+                             int64_t *m_out, int n_threads)
 {
     double *f = precision, *tp = recall;
     if (drop_intermediate && m > 2) {
@@ -159,6 +161,8 @@ int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int
         m = w + 1;
     }
     double total = m > 0 ? tp[m - 1] : 0;
+    int nt = fp_threads_for(m, n_threads);
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         double ps = tp[i] + f[i];
         double p = ps != 0 ? tp[i] / ps : 0.0;
@@ -166,7 +170,9 @@ int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int
         precision[i] = p;
         recall[i] = r;
     }
-    for (int64_t i = 0, j = m - 1; i < j; i++, j--) {
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < m / 2; i++) {
+        int64_t j = m - 1 - i;
         double a;
         a = precision[i]; precision[i] = precision[j]; precision[j] = a;
         a = recall[i]; recall[i] = recall[j]; recall[j] = a;

@@ -41,13 +41,13 @@ FP_DECLARE_METRICS(double, f64)
  * roc_curve output: drop_intermediate applied, the (0, 0, +inf) point first,
  * rates divided by the last count (NaN everywhere when that is <= 0). */
 int fp_roc_curve_finalize_f64(double *fpr, double *tpr, double *thr, int64_t m, int drop_intermediate,
-                              int64_t *m_out);
+                              int64_t *m_out, int n_threads);
 /* PR post-processing in place. On entry precision[0..m) = fps,
  * recall[0..m) = tps, thr[0..m); on return precision/recall hold *m_out + 1
  * values and thr *m_out values, reversed (increasing threshold), with the
  * final (precision 1, recall 0) point appended. */
 int fp_pr_curve_finalize_f64(double *precision, double *recall, double *thr, int64_t m, int drop_intermediate,
-                             int64_t *m_out);
+                             int64_t *m_out, int n_threads);
 
 /* Label kernels. lut maps label value v to a class index lut[v - lut_lo]
  * (for lut_lo <= v < lut_lo + lut_n), -1 for labels to ignore. */

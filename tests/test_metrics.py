@@ -164,13 +164,18 @@ def test_large_sort_paths_threads_and_ties(rng):
     for s in variants:
         expected = ref.roc_auc_ranks(y, s)
         with fp.num_threads(1):
-            one = (fp.roc_auc(y, s), fp.average_precision(y, s), fp.roc_curve(y, s))
+            one = (fp.roc_auc(y, s), fp.average_precision(y, s), fp.roc_curve(y, s),
+                   fp.precision_recall_curve(y, s))
         with fp.num_threads(2):
-            two = (fp.roc_auc(y, s), fp.average_precision(y, s), fp.roc_curve(y, s))
+            two = (fp.roc_auc(y, s), fp.average_precision(y, s), fp.roc_curve(y, s),
+                   fp.precision_recall_curve(y, s))
         np.testing.assert_allclose(one[0], expected, rtol=1e-12)
         assert one[0] == two[0] and one[1] == two[1]
-        for a, b in zip(one[2], two[2]):
+        for a, b in zip(one[2] + one[3], two[2] + two[3]):
             np.testing.assert_array_equal(a, b)
+        prec, rec, thr = two[3]
+        assert rec[-1] == 0 and prec[-1] == 1 and np.all(np.diff(rec) <= 0) and np.all(np.diff(thr) > 0)
+        np.testing.assert_allclose(np.trapezoid(two[2][1], two[2][0]), expected, rtol=1e-12)
 
 
 def test_large_labels_threads(rng):

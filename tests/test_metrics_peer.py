@@ -138,6 +138,7 @@ def test_large_curves_bit_identical(dtype, rng):
     n = 150_000
     y = rng.integers(0, 2, n)
     s = np.where(rng.random(n) < 0.7, 0.25, np.round(rng.random(n), 3)).astype(dtype)
+    s[: n // 3] = rng.random(n // 3)  # a long stretch of distinct scores too
     w = rng.random(n)
     w[::5] = 0
     for ww in (None, w):
