@@ -1,3 +1,4 @@
+/* Radix sort kernels for the metrics family: see sort.h (design) and sort_tmpl.h. */
 #include <stdlib.h>
 #include "sort.h"
 
