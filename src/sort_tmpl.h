@@ -1,15 +1,17 @@
 /* Body of sort.c, included once per key type (FP_K, FP_KS).
  *
  * Hybrid radix sort. Large inputs get one parallel MSD pass: the digit is
- * the 11 bits just below the common prefix of all keys (bits every key
- * shares say nothing about order), counted per thread block and scattered
- * stably (per-(digit, block) offsets in block order). That leaves ~2048
- * buckets; each one small enough for the caches is finished by a serial LSD
- * radix sort with 8-bit digits (digits whose value is the same for every key
- * of the bucket are skipped), buckets spread over threads. A bucket still too
- * large (skewed data) goes through the same MSD step again, recursively; each
- * level consumes at least 11 key bits. Every step is stable, so the result is
- * a stable sort and does not depend on the number of threads.
+ * the 4..11 bits (about 1024 keys per bucket on average) just below the
+ * common prefix of all keys (bits every key shares say nothing about order),
+ * counted per thread block and scattered stably (per-(digit, block) offsets
+ * in block order). Each bucket small enough for the caches is finished by a
+ * serial LSD radix sort with 8-bit digits (digits whose value is the same for
+ * every key of the bucket are skipped), buckets spread over threads. A bucket
+ * still too large (skewed data) goes through the same MSD step again,
+ * recursively, on its own varying bits. fp_radix_sort_buckets is the second
+ * half alone, for callers (the metrics kernels) that do the MSD pass
+ * themselves straight from their input. Every step is stable, so the result
+ * is a stable sort and does not depend on the number of threads.
  */
 #define FP_SORT_BITS 11
 #define FP_SORT_RADIX (1 << FP_SORT_BITS)
