@@ -37,8 +37,10 @@ static inline float fp_expf(float x)
     /* 2^n as two factors so that n down to -150 and up to 128 stay normal */
     n1 = ni >> 1;
     n2 = ni - n1;
-    b1 = (n1 + 127) << 23;
-    b2 = (n2 + 127) << 23;
+    /* unsigned shifts: for a NaN x, n is garbage and may be negative (a signed
+     * left shift of it is UB, which UBSan reports); the result is NaN anyway */
+    b1 = (int32_t)((uint32_t)(n1 + 127) << 23);
+    b2 = (int32_t)((uint32_t)(n2 + 127) << 23);
     float s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
@@ -65,8 +67,8 @@ static inline double fp_expd(double x)
     ni = tb - (int64_t)0x4338000000000000LL;
     n1 = ni >> 1;
     n2 = ni - n1;
-    b1 = (n1 + 1023) << 52;
-    b2 = (n2 + 1023) << 52;
+    b1 = (int64_t)((uint64_t)(n1 + 1023) << 52);
+    b2 = (int64_t)((uint64_t)(n2 + 1023) << 52);
     double s1, s2;
     memcpy(&s1, &b1, sizeof s1);
     memcpy(&s2, &b2, sizeof s2);
@@ -177,11 +179,13 @@ static inline double fp_logd(double x)
     return x != x ? x : res;
 }
 
-/* exp(-z*z) with z*z carried to twice the working
- * precision (Dekker's split product): a plain exp(-z*z) would turn the rounding
- * of z*z (relative 2^-24, i.e. ~5e-6 absolute at z = 9) into a relative error
- * of the result, which is what erfc's tail and the gelu gradient need. */
-static inline float fp_exp_negsqf(float z)
+/* exp(-c * z*z), c a power of two (exact scaling), with z*z carried to twice
+ * the working precision (Dekker's split product): a plain exp(-z*z) would turn
+ * the rounding of z*z (relative 2^-24, i.e. ~5e-6 absolute at z = 9) into a
+ * relative error of the result, which is what erfc's tail and the gelu
+ * gradient need. c = 1/2 gives the Gaussian exp(-x^2/2) straight from x,
+ * without first rounding x/sqrt2. */
+static inline float fp_exp_negsq_scaledf(float z, float c)
 {
     float z2 = z * z;
     int32_t b;
@@ -191,15 +195,17 @@ static inline float fp_exp_negsqf(float z)
     memcpy(&hi, &b, sizeof hi);
     float lo = z - hi;
     float err = ((hi * hi - z2) + 2.0f * hi * lo) + lo * lo; /* z*z - z2 */
-    /* beyond 10.2 the result underflows; the select also keeps z = +-Inf
-     * (where hi - hi is NaN) at exactly 0 */
-    float a = z < 0 ? -z : z;
-    return a > 10.2f ? 0.0f : fp_expf(-z2) * (1.0f - err);
+    /* past 104 the result underflows; the select also keeps z = +-Inf (where
+     * hi - hi is NaN) at exactly 0 */
+    float cz2 = c * z2;
+    return cz2 > 104.0f ? 0.0f : fp_expf(-cz2) * (1.0f - c * err);
 }
+
+static inline float fp_exp_negsqf(float z) { return fp_exp_negsq_scaledf(z, 1.0f); }
 
 /* float32 erf/erfc from two fitted pieces (coefficients: tools/fit_erff.py):
  *   erf(x)  = x * PA(x^2)                              |x| < 1
- *   erfc(x) = exp(-x^2) * t * PB(t),  t = 2/(2+x)      x >= 0.5
+ *   erfc(x) = exp(-x^2) * t * PB(t),  t = 2/(2+x)      x >= 0 (used from 0.5)
  * erfc is evaluated in its own relative precision in the tail (it is not
  * 1 - erf there), so gelu(x) = x * erfc(-x/sqrt2)/2 stays accurate for
  * negative x. Measured: erf <= 3 ulp, erfc <= ~6 ulp (tests/test_math.py). */
@@ -216,19 +222,21 @@ static inline float fp_erf_smallf(float x)
     return x * p;
 }
 
-/* erfc(a) for a >= 0.5 given e = exp(-a*a); a = +Inf gives 0. */
+/* erfc(a) for any a >= 0 given e = exp(-a*a) (fitted on [0, 10.2], ~6 ulp;
+ * erf/erfc below use it from |x| >= 1 / 0.5 where it is the better branch);
+ * a = +Inf gives 0. */
 static inline float fp_erfc_tailf(float a, float e)
 {
     float t = 2.0f / (2.0f + a);
-    float p = -6.124599651e-02f;
-    p = p * t + 2.963275611e-01f;
-    p = p * t - 5.121803880e-01f;
-    p = p * t + 3.060167730e-01f;
-    p = p * t - 4.481378570e-02f;
-    p = p * t + 2.097667605e-01f;
-    p = p * t + 2.414912432e-01f;
-    p = p * t + 2.825719118e-01f;
-    p = p * t + 2.820765972e-01f;
+    float p = -5.912340060e-02f;
+    p = p * t + 2.848415673e-01f;
+    p = p * t - 4.877540767e-01f;
+    p = p * t + 2.787037194e-01f;
+    p = p * t - 2.706603147e-02f;
+    p = p * t + 2.028740197e-01f;
+    p = p * t + 2.430562377e-01f;
+    p = p * t + 2.823818624e-01f;
+    p = p * t + 2.820860445e-01f;
     return e * t * p;
 }
 
@@ -259,7 +267,7 @@ static inline float fp_erfcf(float x)
  * in extended precision (a float64 least-squares fit stalls near 1e-14), so
  * the float64 gelu calls glibc's scalar erf/erfc (< 1 ulp). */
 #include <math.h>
-static inline double fp_exp_negsqd(double z)
+static inline double fp_exp_negsq_scaledd(double z, double c)
 {
     double z2 = z * z;
     int64_t b;
@@ -269,9 +277,10 @@ static inline double fp_exp_negsqd(double z)
     memcpy(&hi, &b, sizeof hi);
     double lo = z - hi;
     double err = ((hi * hi - z2) + 2.0 * hi * lo) + lo * lo;
-    double a = z < 0 ? -z : z;
-    return a > 27.3 ? 0.0 : fp_expd(-z2) * (1.0 - err);
+    double cz2 = c * z2;
+    return cz2 > 746.0 ? 0.0 : fp_expd(-cz2) * (1.0 - c * err);
 }
+static inline double fp_exp_negsqd(double z) { return fp_exp_negsq_scaledd(z, 1.0); }
 static inline double fp_erfd(double x) { return erf(x); }
 static inline double fp_erfcd(double x) { return erfc(x); }
 
