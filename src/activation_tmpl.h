@@ -426,6 +426,17 @@ FP_HOT static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
     FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log, A->stream);
 }
 
+/* The tile paths read C rows of tw elements, `inner` apart: C concurrent
+ * streams are more than the hardware prefetchers follow, so each row's next
+ * tile (usually the same thread's next task) is prefetched into L2 while this
+ * one is reduced. */
+FP_INLINE void FP_NAME(prefetch_next_tile)(const FP_T *row, int64_t j0, int64_t tw, int64_t inner)
+{
+    int64_t n = FP_MIN(tw, inner - j0 - tw);
+    for (int64_t j = 0; j < n; j += 64 / (int64_t)sizeof(FP_T))
+        __builtin_prefetch(row + tw + j, 0, 2);
+}
+
 /* inner > 1: one tile of tw <= FP_SM_TILE inner positions of one outer slab */
 FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
 {
@@ -435,10 +446,12 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
     const FP_T *x = A->x + o * C * inner + j0;
     FP_T *y = A->y + o * C * inner + j0;
     FP_T m[FP_SM_TILE], s[FP_SM_TILE];
+    FP_NAME(prefetch_next_tile)(x, j0, tw, inner);
     for (int64_t j = 0; j < tw; j++)
         m[j] = x[j];
     for (int64_t c = 1; c < C; c++) {
         const FP_T *xc = x + c * inner;
+        FP_NAME(prefetch_next_tile)(xc, j0, tw, inner);
         for (int64_t j = 0; j < tw; j++)
             m[j] = xc[j] > m[j] ? xc[j] : m[j];
     }
@@ -656,6 +669,8 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
         d[j] = 0;
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = y + c * inner;
+        FP_NAME(prefetch_next_tile)(gc, j0, tw, inner);
+        FP_NAME(prefetch_next_tile)(yc, j0, tw, inner);
         if (A->log)
             for (int64_t j = 0; j < tw; j++)
                 d[j] += gc[j];
