@@ -8,7 +8,13 @@ omp_set_num_threads on the OpenMP runtime we link), so both controls work and
 neither can raise the count above the other.
 """
 import contextlib
+import math
 import os
+
+import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "fp_build_info.h":
     const char *FP_BUILD_COMPILER
@@ -44,6 +50,80 @@ cdef extern from *:
     void fp_omp_set_threads(int n) noexcept nogil
     int fp_omp_version() noexcept nogil
     int fp_cpu_has(const char *f) noexcept nogil
+
+
+cdef extern from "fp_alloc.h" nogil:
+    size_t FP_ALLOC_LARGE
+    void fp_alloc_trim()
+    void fp_alloc_set_limit(size_t nbytes)
+    size_t fp_alloc_cached_bytes()
+
+cdef extern from *:
+    """
+    #include "fp_alloc.h"
+    static void *fp_h_malloc(void *ctx, size_t n) { (void)ctx; return fp_alloc_get(n, 0); }
+    static void *fp_h_calloc(void *ctx, size_t k, size_t n)
+    {
+        (void)ctx;
+        if (n && k > SIZE_MAX / n) return NULL;
+        return fp_alloc_get(k * n, 1);
+    }
+    static void *fp_h_realloc(void *ctx, void *p, size_t n) { (void)ctx; return fp_alloc_resize(p, n); }
+    static void fp_h_free(void *ctx, void *p, size_t n) { (void)ctx; (void)n; fp_alloc_put(p); }
+    static PyDataMem_Handler fp_cache_handler = {
+        "fastprims_output_cache", 1,
+        {NULL, fp_h_malloc, fp_h_calloc, fp_h_realloc, fp_h_free}
+    };
+    static PyObject *fp_cache_handler_capsule(void)
+    {
+        return PyCapsule_New(&fp_cache_handler, "mem_handler", NULL);
+    }
+    """
+    object fp_cache_handler_capsule()
+    object PyDataMem_SetHandler(object handler)
+
+
+# Sanitizer builds allocate with NumPy's own handler so ASan sees every output.
+cdef bint _cache_enabled = (os.environ.get("FASTPRIMS_ALLOC_CACHE", "1") != "0"
+                            and FP_BUILD_SANITIZE.decode() not in ("ON", "1", "TRUE", "YES"))
+cdef object _cache_handler = fp_cache_handler_capsule()
+
+
+def empty(shape, dtype):
+    """np.empty for kernel outputs. Blocks of 1 MiB and more are recycled through
+    fastprims' output cache (see fp_alloc.c) so memory-bound kernels do not pay
+    page faults on every call; small arrays take NumPy's allocator as usual."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    nbytes = np.dtype(dtype).itemsize * math.prod(shape)  # Python ints: no overflow
+    if not _cache_enabled or nbytes < FP_ALLOC_LARGE:
+        return np.empty(shape, dtype=dtype)
+    old = PyDataMem_SetHandler(_cache_handler)
+    try:
+        return np.empty(shape, dtype=dtype)
+    finally:
+        PyDataMem_SetHandler(old)
+
+
+def _cache_active():
+    return bool(_cache_enabled)
+
+
+def empty_cache():
+    """Return the output blocks fastprims keeps for reuse to the OS."""
+    fp_alloc_trim()
+
+
+def set_cache_limit(nbytes):
+    """Bytes of freed output blocks kept for reuse (default 1 GiB; 0 keeps none)."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"nbytes must be an int >= 0, got {nbytes!r}")
+    fp_alloc_set_limit(nbytes)
+
+
+def cached_bytes():
+    """Bytes currently held in the output cache."""
+    return fp_alloc_cached_bytes()
 
 
 def _cgroup_cpu_limit():

@@ -7,6 +7,8 @@ one is a ValueError.
 """
 import numpy as np
 
+from fastprims import _config
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 INT_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
@@ -50,8 +52,9 @@ def same_shape(name_a, a, name_b, b):
 
 def empty(shape, dtype):
     """Allocate a kernel's output. Every family allocates through here so that
-    allocation policy (e.g. reuse of large freed blocks) is decided in one place."""
-    return np.empty(shape, dtype=dtype)
+    allocation policy (reuse of large freed blocks, fastprims._config.empty) is
+    decided in one place."""
+    return _config.empty(shape, dtype)
 
 
 def output(out, shape, dtype, name="out"):

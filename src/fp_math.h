@@ -288,6 +288,64 @@ static inline double fp_erfcd(double x) { return erfc(x); }
 #define fp_log(x) _Generic((x), float: fp_logf, double: fp_logd)(x)
 #define fp_erf(x) _Generic((x), float: fp_erff, double: fp_erfd)(x)
 #define fp_erfc(x) _Generic((x), float: fp_erfcf, double: fp_erfcd)(x)
+#define fp_exp_negsq(x) _Generic((x), float: fp_exp_negsqf, double: fp_exp_negsqd)(x)
 /* ---- end section: activation ------------------------------------------------ */
+
+/* ---- section: loss (NaN-safe exp, log1p) -------------------------------------
+ * fp_exp_nan: fp_exp for arguments that may be NaN. fp_exp builds 2^n from the
+ * bits of x * log2(e) + shifter; for NaN those bits make the integer shift
+ * undefined behaviour (UBSan reports it), so NaN is replaced by 0 before
+ * and returned unchanged after. Two selects; loops still vectorize. */
+static inline float fp_expf_nan(float x)
+{
+    float r = fp_expf(x == x ? x : 0.0f);
+    return x == x ? r : x;
+}
+
+static inline double fp_expd_nan(double x)
+{
+    double r = fp_expd(x == x ? x : 0.0);
+    return x == x ? r : x;
+}
+
+#define fp_exp_nan(x) _Generic((x), float: fp_expf_nan, double: fp_expd_nan)(x)
+
+/* exp(x) for x <= 0 (or NaN), as softmax needs for x - max: one scale factor
+ * (2^n with n in [-126, 0] is a normal float), no upper clamp; x < -87.33
+ * gives 0 instead of a subnormal (next to the max term's 1 it is far below
+ * rounding). About a third fewer operations than fp_expf_nan. The double
+ * version is fp_expd_nan. */
+static inline float fp_expf_nonpos(float x)
+{
+    const float shifter = 12582912.0f; /* 1.5 * 2^23 */
+    int under = !(x >= -87.33f);       /* also NaN */
+    float xc = under ? 0.0f : x;
+    float t = xc * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    int32_t b = (tb + (127 - 0x4B400000)) << 23; /* (n + 127) << 23, n + 127 in [1, 127] */
+    float sc;
+    memcpy(&sc, &b, sizeof sc);
+    float res = under ? 0.0f : p * sc;
+    return x != x ? x : res;
+}
+
+#define fp_exp_nonpos(x) _Generic((x), float: fp_expf_nonpos, double: fp_expd_nan)(x)
+
+/* log1p(e) for finite e >= 0 given inv = 1 / (1 + e), which the callers
+ * (softplus / sigmoid pairs) have anyway: log(u) corrected by the rounding
+ * error of u = 1 + e, so tiny e give e, not 0. */
+#define fp_log1p_inv(e, inv) (fp_log((e) + 1) - (((e) + 1) - 1 - (e)) * (inv))
+/* ---- end section: loss ------------------------------------------------------ */
 
 #endif

@@ -44,21 +44,28 @@ def test_set_num_threads_type():
         fp.set_num_threads(1.5)
 
 
-def test_omp_num_threads_env_default():
+def _run(code, env, cwd):
+    # cwd outside the checkout: `python -c` puts cwd first on sys.path, and the
+    # source tree's fastprims/ has no compiled modules when testing an install.
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_omp_num_threads_env_default(tmp_path):
     code = "import fastprims; print(fastprims.get_num_threads())"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "1"
+    assert _run(code, env, tmp_path) == "1"
 
 
-def test_default_follows_affinity():
+def test_default_follows_affinity(tmp_path):
     if not hasattr(os, "sched_setaffinity"):
         pytest.skip("no affinity API")
     code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
             "import fastprims; print(fastprims.get_num_threads())")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "1"
+    assert _run(code, env, tmp_path) == "1"
 
 
 def test_threadpoolctl_sees_and_limits_openmp():

@@ -1,0 +1,19 @@
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__: list[str]
+
+_Fmt = Literal["xyxy", "xywh", "cxcywh"]
+
+def box_iou(boxes1: npt.ArrayLike, boxes2: npt.ArrayLike, *, out: np.ndarray | None = ...) -> np.ndarray: ...
+def box_area(boxes: npt.ArrayLike, *, out: np.ndarray | None = ...) -> np.ndarray: ...
+def box_convert(boxes: npt.ArrayLike, in_fmt: _Fmt, out_fmt: _Fmt, *, out: np.ndarray | None = ...) -> np.ndarray: ...
+def nms(boxes: npt.ArrayLike, scores: npt.ArrayLike, iou_threshold: float,
+        score_threshold: float | None = ..., max_output: int | None = ...) -> np.ndarray: ...
+def batched_nms(boxes: npt.ArrayLike, scores: npt.ArrayLike, class_ids: npt.ArrayLike, iou_threshold: float,
+                score_threshold: float | None = ..., max_output: int | None = ...) -> np.ndarray: ...
+def soft_nms(boxes: npt.ArrayLike, scores: npt.ArrayLike, sigma: float = ..., iou_threshold: float = ...,
+             score_threshold: float = ..., method: Literal["gaussian", "linear"] = ...,
+             max_output: int | None = ...) -> tuple[np.ndarray, np.ndarray]: ...

@@ -1,0 +1,82 @@
+/* Convolution kernels (see conv.h); dtype bodies in conv_tmpl.h. */
+#include "conv.h"
+#include "gemm.h"
+
+#include <stdlib.h>
+
+static inline int fp_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Output columns ow whose tap lands inside the input row:
+ * 0 <= ow * stride + off < size, as the half-open range [*lo, *hi) within [0, n_out). */
+static inline void fp_conv_valid_range(int64_t off, int64_t stride, int64_t size, int64_t n_out,
+                                       int64_t *lo, int64_t *hi)
+{
+    int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t t = size - 1 - off;
+    int64_t b = t < 0 ? 0 : t / stride + 1;
+    a = FP_MIN(a, n_out);
+    b = FP_MIN(b, n_out);
+    *lo = a;
+    *hi = FP_MAX(a, b);
+}
+
+/* A 1x1, stride-1, unpadded layer: the input already is the column matrix. */
+static inline int fp_conv_is_pointwise(const fp_conv2d_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0 &&
+           s->oh == s->h && s->ow == s->w;
+}
+
+/* Output positions per im2col tile: the column buffer (K x cols) stays within
+ * FP_CONV_WS_BYTES (so it sits in L2 next to the GEMM's packed panels), but
+ * never below FP_CONV_MIN_COLS columns, which keeps the GEMM efficient. */
+static inline int64_t fp_conv_tile_cols(int64_t k, int64_t p, int64_t elem)
+{
+    int64_t cols = FP_CONV_WS_BYTES / (FP_MAX(k, 1) * elem);
+    cols = cols / 16 * 16;
+    cols = FP_MAX(cols, FP_CONV_MIN_COLS);
+    return FP_MAX(1, FP_MIN(cols, p));
+}
+
+static inline int fp_conv_threads(int64_t work, int64_t units, int n_threads)
+{
+    int nt = fp_threads_for(work, n_threads);
+    if (units < nt)
+        nt = (int)FP_MAX(units, 1);
+    return nt;
+}
+
+int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem, int n_threads, int backward)
+{
+    int64_t k = s->c_in / FP_MAX(s->groups, 1) * s->kh * s->kw;
+    int64_t p = s->oh * s->ow;
+    int64_t cols = fp_conv_tile_cols(k, p, elem);
+    int64_t per_thread = fp_conv_is_pointwise(s) ? 0 : k * cols * elem;
+    if (backward) /* weight-gradient partial sums; packed column tile and dY^T tile */
+        per_thread += s->c_out * k * elem +
+                      (fp_gemm_prefer_own() ? (k * cols + cols * (s->c_out / FP_MAX(s->groups, 1))) * elem : 0);
+    return per_thread * FP_MAX(n_threads, 1);
+}
+
+#define FP_T float
+#define FP_S f32
+#define FP_IT int32_t
+#include "conv_tmpl.h"
+#undef FP_T
+#undef FP_S
+#undef FP_IT
+
+#define FP_T double
+#define FP_S f64
+#define FP_IT int64_t
+#include "conv_tmpl.h"
+#undef FP_T
+#undef FP_S
+#undef FP_IT

@@ -1,0 +1,788 @@
+/* Body of norm.c, included once per dtype (FP_T, FP_S).
+ *
+ * Reductions run in 16 independent double lanes (GCC vectorizes that pattern
+ * without -ffast-math) around a shift K = the first value of the channel /
+ * row / group, so sum((x-K)^2) does not cancel for large means. Normalizing
+ * uses the mean split in two FP_T parts (hi + lo): ((x - hi) - lo) is x - mean
+ * to full FP_T precision, where x*a + b would lose ~1e-3 at mean 1e4 in
+ * float32. Batch-norm eval mode is the folded x*a + b (as torch).
+ *
+ * Batch norm, planes of >= 16 values: two passes that each stream the
+ * tensor in memory order, one partial per (n, c) plane (combined per channel
+ * in n order, so results do not depend on the thread count), then the
+ * normalize/gradient pass. Keeping a block of channels cache-resident between
+ * the passes would save a read, but each sample's slice of a block is a short
+ * run far from the next one, and on the target machine that pattern ran
+ * 1.2-2x slower than two sequential streams (measured: (32,64,112,112) and
+ * (256,256,14,14), forward and backward). Tiny planes (N,C) / (N,C,L<16)
+ * take a column path: rows in fixed chunks, per-feature partials.
+ */
+
+
+/* s = sum(x - K), q = sum((x - K)^2) over n contiguous values. Four
+ * independent vector accumulators per sum: with one, the 4-cycle add latency
+ * capped the loop at ~12 GB/s, below memory speed. */
+FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, double K, double *s, double *q)
+{
+    const fp_v8d k = fp_splat8d(K);
+    fp_v8d s0 = fp_splat8d(0), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        fp_v8d d0 = fp_load8d(x + i) - k, d1 = fp_load8d(x + i + 8) - k;
+        fp_v8d d2 = fp_load8d(x + i + 16) - k, d3 = fp_load8d(x + i + 24) - k;
+        s0 += d0;
+        s1 += d1;
+        s2 += d2;
+        s3 += d3;
+        q0 += d0 * d0;
+        q1 += d1 * d1;
+        q2 += d2 * d2;
+        q3 += d3 * d3;
+    }
+    for (; i + 8 <= n; i += 8) {
+        fp_v8d d0 = fp_load8d(x + i) - k;
+        s0 += d0;
+        q0 += d0 * d0;
+    }
+    double ss = fp_hsum8d((s0 + s1) + (s2 + s3)), qq = fp_hsum8d((q0 + q1) + (q2 + q3));
+    for (; i < n; i++) {
+        double d = (double)x[i] - K;
+        ss += d;
+        qq += d * d;
+    }
+    *s = ss;
+    *q = qq;
+}
+
+/* sdy = sum(dy), sdyx = sum(dy * (x - mean)) over n contiguous values. */
+FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x, int64_t n,
+                                    double mean, double *sdy, double *sdyx)
+{
+    const fp_v8d m = fp_splat8d(mean);
+    fp_v8d a0 = fp_splat8d(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        fp_v8d g0 = fp_load8d(dy + i), g1 = fp_load8d(dy + i + 8);
+        fp_v8d g2 = fp_load8d(dy + i + 16), g3 = fp_load8d(dy + i + 24);
+        a0 += g0;
+        a1 += g1;
+        a2 += g2;
+        a3 += g3;
+        b0 += g0 * (fp_load8d(x + i) - m);
+        b1 += g1 * (fp_load8d(x + i + 8) - m);
+        b2 += g2 * (fp_load8d(x + i + 16) - m);
+        b3 += g3 * (fp_load8d(x + i + 24) - m);
+    }
+    for (; i + 8 <= n; i += 8) {
+        fp_v8d g0 = fp_load8d(dy + i);
+        a0 += g0;
+        b0 += g0 * (fp_load8d(x + i) - m);
+    }
+    double sa = fp_hsum8d((a0 + a1) + (a2 + a3)), sb = fp_hsum8d((b0 + b1) + (b2 + b3));
+    for (; i < n; i++) {
+        double g = (double)dy[i];
+        sa += g;
+        sb += g * ((double)x[i] - mean);
+    }
+    *sdy = sa;
+    *sdyx = sb;
+}
+
+/* y = ((x - hi) - lo) * scale + shift; `stream`: through an L1 buffer with
+ * non-temporal stores (see norm_vec.h). */
+FP_INLINE void FP_NAME(norm_apply)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
+                                   FP_T scale, FP_T shift, int stream)
+{
+    if (!stream) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = ((x[i] - hi) - lo) * scale + shift;
+        return;
+    }
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
+        const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
+        const FP_T *FP_RESTRICT xs = x + i0;
+        for (int64_t i = 0; i < m; i++)
+            tmp[i] = ((xs[i] - hi) - lo) * scale + shift;
+        fp_stream_copy(y + i0, tmp, m);
+    }
+}
+
+/* dx = dy * a + ((x - hi) - lo) * b + c */
+FP_INLINE void FP_NAME(norm_grad_apply)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x,
+                                        FP_T *FP_RESTRICT dx, int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b,
+                                        FP_T c, int stream)
+{
+    if (!stream) {
+        for (int64_t i = 0; i < n; i++)
+            dx[i] = dy[i] * a + ((x[i] - hi) - lo) * b + c;
+        return;
+    }
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
+        const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
+        const FP_T *FP_RESTRICT gs = dy + i0, *FP_RESTRICT xs = x + i0;
+        for (int64_t i = 0; i < m; i++)
+            tmp[i] = gs[i] * a + ((xs[i] - hi) - lo) * b + c;
+        fp_stream_copy(dx + i0, tmp, m);
+    }
+}
+
+/* Stream an output of `total` elements? Only when it is far larger than the
+ * caches (each thread fences once, after its share). */
+static inline int FP_NAME(use_stream)(int64_t total)
+{
+    return total * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
+}
+
+FP_INLINE void FP_NAME(split)(double v, FP_T *hi, FP_T *lo)
+{
+    *hi = (FP_T)v;
+    *lo = (FP_T)(v - (double)*hi);
+}
+
+static inline void FP_NAME(finish_stats)(double K, double s, double q, int64_t m, double eps, double *mean,
+                                         double *var, double *invstd)
+{
+    double mu = s / (double)m;
+    double v = q / (double)m - mu * mu;
+    if (v < 0)
+        v = 0; /* rounding only; NaN passes through */
+    *mean = K + mu;
+    *var = v;
+    *invstd = 1.0 / sqrt(v + eps);
+}
+
+/* Channel c's totals of per-plane partial pairs part[2*(n*C + c) + {0,1}],
+ * summed in n order (the same order whatever the thread count). */
+static void FP_NAME(bn_channel_sums)(const double *part, int64_t N, int64_t C, int64_t c, double *a, double *b)
+{
+    double sa = 0, sb = 0;
+    for (int64_t n = 0; n < N; n++) {
+        sa += part[2 * (n * C + c)];
+        sb += part[2 * (n * C + c) + 1];
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/* Column path: fold the nch chunk partials (each 2F doubles) into the first,
+ * in chunk order, then channel c's sums over its HW features. */
+static void FP_NAME(col_fold_chunks)(double *part, int64_t F, int64_t nch)
+{
+    for (int64_t k = 1; k < nch; k++)
+        for (int64_t f = 0; f < 2 * F; f++)
+            part[f] += part[2 * F * k + f];
+}
+
+static void FP_NAME(col_channel_sums)(const double *part, int64_t F, int64_t HW, int64_t c, double *a, double *b)
+{
+    double sa = 0, sb = 0;
+    for (int64_t h = 0; h < HW; h++) {
+        sa += part[c * HW + h];
+        sb += part[F + c * HW + h];
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/* ---- batch norm: plane path --------------------------------------------- */
+
+FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, double K, double *s, double *q)
+{
+    FP_NAME(moments)(x, HW, K, s, q);
+}
+
+FP_CLONES static void FP_NAME(bn_plane_apply)(const FP_T *x, FP_T *y, int64_t HW, FP_T hi, FP_T lo, FP_T scale,
+                                              FP_T shift, int stream)
+{
+    FP_NAME(norm_apply)(x, y, HW, hi, lo, scale, shift, stream);
+}
+
+static void FP_NAME(bn_coeffs)(const FP_T *gamma, const FP_T *beta, int64_t c, double mean, double invstd,
+                               FP_T *hi, FP_T *lo, FP_T *scale, FP_T *shift)
+{
+    FP_NAME(split)(mean, hi, lo);
+    *scale = (FP_T)(invstd * (gamma ? (double)gamma[c] : 1.0));
+    *shift = beta ? beta[c] : (FP_T)0;
+}
+
+/* ---- batch norm: column path (planes of < 16 values) --------------------- */
+
+FP_CLONES static void FP_NAME(col_moments)(const FP_T *x, const double *Kf, double *ps, double *pq, int64_t r0,
+                                           int64_t r1, int64_t F)
+{
+    for (int64_t f = 0; f < F; f++)
+        ps[f] = pq[f] = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        const FP_T *FP_RESTRICT row = x + r * F;
+        for (int64_t f = 0; f < F; f++) {
+            double d = (double)row[f] - Kf[f];
+            ps[f] += d;
+            pq[f] += d * d;
+        }
+    }
+}
+
+FP_CLONES static void FP_NAME(col_apply)(const FP_T *x, FP_T *y, const FP_T *hi, const FP_T *lo,
+                                         const FP_T *scale, const FP_T *shift, int64_t r0, int64_t r1, int64_t F)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const FP_T *FP_RESTRICT row = x + r * F;
+        FP_T *FP_RESTRICT out = y + r * F;
+        for (int64_t f = 0; f < F; f++)
+            out[f] = ((row[f] - hi[f]) - lo[f]) * scale[f] + shift[f];
+    }
+}
+
+static int FP_NAME(bn_forward_cols)(const FP_T *x, FP_T *y, const FP_T *gamma, const FP_T *beta, int64_t N,
+                                    int64_t C, int64_t HW, double eps, double *mean, double *invstd,
+                                    double *var, int nt)
+{
+    const int64_t F = C * HW, nch = fp_norm_chunks(N, 2 * F);
+    double *part = malloc(sizeof(double) * (size_t)(2 * F * nch + F));
+    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(4 * F));
+    if (!part || !tab) {
+        free(part);
+        free(tab);
+        return FP_ERR_NOMEM;
+    }
+    double *Kf = part + 2 * F * nch;
+    for (int64_t f = 0; f < F; f++)
+        Kf[f] = (double)x[(f / HW) * HW];
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t k = 0; k < nch; k++)
+        FP_NAME(col_moments)(x, Kf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
+    FP_NAME(col_fold_chunks)(part, F, nch);
+    FP_T *hi = tab, *lo = tab + F, *scale = tab + 2 * F, *shift = tab + 3 * F;
+    for (int64_t c = 0; c < C; c++) {
+        double s, q;
+        FP_NAME(col_channel_sums)(part, F, HW, c, &s, &q);
+        FP_NAME(finish_stats)(Kf[c * HW], s, q, N * HW, eps, &mean[c], &var[c], &invstd[c]);
+        for (int64_t h = 0; h < HW; h++) {
+            int64_t f = c * HW + h;
+            FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &hi[f], &lo[f], &scale[f], &shift[f]);
+        }
+    }
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t k = 0; k < nch; k++)
+        FP_NAME(col_apply)(x, y, hi, lo, scale, shift, N * k / nch, N * (k + 1) / nch, F);
+    free(part);
+    free(tab);
+    return FP_OK;
+}
+
+int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma, const FP_T *beta, int64_t N,
+                                      int64_t C, int64_t HW, double eps, double *mean, double *invstd,
+                                      double *var, int n_threads)
+{
+    if (N * C * HW == 0)
+        return FP_OK;
+    int nt = fp_threads_for(N * C * HW, n_threads);
+    if (HW < 16)
+        return FP_NAME(bn_forward_cols)(x, y, gamma, beta, N, C, HW, eps, mean, invstd, var, nt);
+    const int64_t M = N * HW;
+    const int stream = FP_NAME(use_stream)(N * C * HW);
+    double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
+    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(4 * C));
+    if (!part || !tab) {
+        free(part);
+        free(tab);
+        return FP_ERR_NOMEM;
+    }
+    #pragma omp parallel for num_threads(nt) schedule(guided)
+    for (int64_t p = 0; p < N * C; p++)
+        FP_NAME(bn_plane_moments)(x + p * HW, HW, (double)x[(p % C) * HW], &part[2 * p], &part[2 * p + 1]);
+    for (int64_t c = 0; c < C; c++) {
+        double S, Q;
+        FP_NAME(bn_channel_sums)(part, N, C, c, &S, &Q);
+        FP_NAME(finish_stats)((double)x[c * HW], S, Q, M, eps, &mean[c], &var[c], &invstd[c]);
+        FP_NAME(bn_coeffs)(gamma, beta, c, mean[c], invstd[c], &tab[c], &tab[C + c], &tab[2 * C + c],
+                           &tab[3 * C + c]);
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(guided)
+        for (int64_t p = 0; p < N * C; p++) {
+            int64_t c = p % C;
+            FP_NAME(bn_plane_apply)(x + p * HW, y + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c],
+                                    tab[3 * C + c], stream);
+        }
+        if (stream)
+            fp_stream_fence();
+    }
+    free(part);
+    free(tab);
+    return FP_OK;
+}
+
+FP_CLONES static void FP_NAME(affine_rows)(const FP_T *x, FP_T *y, const double *scale, const double *shift,
+                                           int64_t C, int64_t HW, int64_t p0, int64_t p1)
+{
+    for (int64_t p = p0; p < p1; p++) {
+        const FP_T a = (FP_T)scale[p % C], b = (FP_T)shift[p % C];
+        const FP_T *FP_RESTRICT xp = x + p * HW;
+        FP_T *FP_RESTRICT yp = y + p * HW;
+        for (int64_t i = 0; i < HW; i++)
+            yp[i] = xp[i] * a + b;
+    }
+}
+
+int FP_NAME(batch_norm_forward_eval)(const FP_T *x, FP_T *y, const double *scale, const double *shift,
+                                     int64_t N, int64_t C, int64_t HW, int n_threads)
+{
+    int64_t P = N * C;
+    int nt = fp_threads_for(P * HW, n_threads);
+    const int64_t nchunks = fp_dyn_chunks(P, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(affine_rows)(x, y, scale, shift, C, HW, P * chunk / nchunks, P * (chunk + 1) / nchunks);
+    return FP_OK;
+}
+
+/* ---- batch norm backward ------------------------------------------------ */
+
+FP_CLONES static void FP_NAME(bn_plane_dot)(const FP_T *dy, const FP_T *x, int64_t HW, double mean, double *a,
+                                            double *b)
+{
+    FP_NAME(dot_moments)(dy, x, HW, mean, a, b);
+}
+
+FP_CLONES static void FP_NAME(bn_plane_grad)(const FP_T *dy, const FP_T *x, FP_T *dx, int64_t HW, FP_T hi,
+                                             FP_T lo, FP_T a, FP_T b, FP_T c, int training, int stream)
+{
+    if (training) {
+        FP_NAME(norm_grad_apply)(dy, x, dx, HW, hi, lo, a, b, c, stream);
+    } else {
+        for (int64_t i = 0; i < HW; i++)
+            dx[i] = dy[i] * a;
+    }
+}
+
+/* dx = dy*a + (x - mean)*b + c for channel c given its sums. */
+static void FP_NAME(bn_grad_coeffs)(const double *mean, const double *invstd, const FP_T *gamma, int64_t c,
+                                    double sdy, double sdyx, int64_t M, int training, FP_T *hi, FP_T *lo,
+                                    FP_T *a, FP_T *b, FP_T *cc)
+{
+    double is = invstd[c], g = gamma ? (double)gamma[c] : 1.0;
+    FP_NAME(split)(mean[c], hi, lo);
+    *a = (FP_T)(is * g);
+    if (training) {
+        *b = (FP_T)(-is * is * is * g * (sdyx / (double)M));
+        *cc = (FP_T)(-(sdy / (double)M) * is * g);
+    } else {
+        *b = 0;
+        *cc = 0;
+    }
+}
+
+FP_CLONES static void FP_NAME(col_dot)(const FP_T *dy, const FP_T *x, const double *meanf, double *pa,
+                                       double *pb, int64_t r0, int64_t r1, int64_t F)
+{
+    for (int64_t f = 0; f < F; f++)
+        pa[f] = pb[f] = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        const FP_T *FP_RESTRICT g = dy + r * F;
+        const FP_T *FP_RESTRICT xr = x + r * F;
+        for (int64_t f = 0; f < F; f++) {
+            double gv = (double)g[f];
+            pa[f] += gv;
+            pb[f] += gv * ((double)xr[f] - meanf[f]);
+        }
+    }
+}
+
+FP_CLONES static void FP_NAME(col_grad)(const FP_T *dy, const FP_T *x, FP_T *dx, const FP_T *tab, int64_t r0,
+                                        int64_t r1, int64_t F, int training)
+{
+    const FP_T *hi = tab, *lo = tab + F, *a = tab + 2 * F, *b = tab + 3 * F, *c = tab + 4 * F;
+    for (int64_t r = r0; r < r1; r++) {
+        const FP_T *FP_RESTRICT g = dy + r * F;
+        const FP_T *FP_RESTRICT xr = x + r * F;
+        FP_T *FP_RESTRICT out = dx + r * F;
+        if (training)
+            for (int64_t f = 0; f < F; f++)
+                out[f] = g[f] * a[f] + ((xr[f] - hi[f]) - lo[f]) * b[f] + c[f];
+        else
+            for (int64_t f = 0; f < F; f++)
+                out[f] = g[f] * a[f];
+    }
+}
+
+static int FP_NAME(bn_backward_cols)(const FP_T *dy, const FP_T *x, const double *mean, const double *invstd,
+                                     const FP_T *gamma, FP_T *dx, double *dgamma, double *dbeta, int64_t N,
+                                     int64_t C, int64_t HW, int training, int nt)
+{
+    const int64_t F = C * HW, nch = fp_norm_chunks(N, 2 * F);
+    double *part = malloc(sizeof(double) * (size_t)(2 * F * nch + F));
+    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(5 * F));
+    if (!part || !tab) {
+        free(part);
+        free(tab);
+        return FP_ERR_NOMEM;
+    }
+    double *meanf = part + 2 * F * nch;
+    for (int64_t f = 0; f < F; f++)
+        meanf[f] = mean[f / HW];
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t k = 0; k < nch; k++)
+        FP_NAME(col_dot)(dy, x, meanf, part + 2 * F * k, part + 2 * F * k + F, N * k / nch, N * (k + 1) / nch, F);
+    FP_NAME(col_fold_chunks)(part, F, nch);
+    for (int64_t c = 0; c < C; c++) {
+        double sa, sb;
+        FP_NAME(col_channel_sums)(part, F, HW, c, &sa, &sb);
+        dbeta[c] = sa;
+        dgamma[c] = sb * invstd[c];
+        for (int64_t h = 0; h < HW; h++) {
+            int64_t f = c * HW + h;
+            FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, sa, sb, N * HW, training, &tab[f], &tab[F + f],
+                                    &tab[2 * F + f], &tab[3 * F + f], &tab[4 * F + f]);
+        }
+    }
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t k = 0; k < nch; k++)
+        FP_NAME(col_grad)(dy, x, dx, tab, N * k / nch, N * (k + 1) / nch, F, training);
+    free(part);
+    free(tab);
+    return FP_OK;
+}
+
+int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *invstd,
+                                 const FP_T *gamma, FP_T *dx, double *dgamma, double *dbeta, int64_t N, int64_t C,
+                                 int64_t HW, int training, int n_threads)
+{
+    if (N * HW == 0) {
+        for (int64_t c = 0; c < C; c++)
+            dgamma[c] = dbeta[c] = 0;
+        return FP_OK;
+    }
+    int nt = fp_threads_for(N * C * HW, n_threads);
+    if (HW < 16)
+        return FP_NAME(bn_backward_cols)(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, N, C, HW, training, nt);
+    const int64_t M = N * HW;
+    const int stream = FP_NAME(use_stream)(N * C * HW);
+    double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
+    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(5 * C));
+    if (!part || !tab) {
+        free(part);
+        free(tab);
+        return FP_ERR_NOMEM;
+    }
+    #pragma omp parallel for num_threads(nt) schedule(guided)
+    for (int64_t p = 0; p < N * C; p++)
+        FP_NAME(bn_plane_dot)(dy + p * HW, x + p * HW, HW, mean[p % C], &part[2 * p], &part[2 * p + 1]);
+    for (int64_t c = 0; c < C; c++) {
+        double A, B;
+        FP_NAME(bn_channel_sums)(part, N, C, c, &A, &B);
+        dbeta[c] = A;
+        dgamma[c] = B * invstd[c];
+        FP_NAME(bn_grad_coeffs)(mean, invstd, gamma, c, A, B, M, training, &tab[c], &tab[C + c], &tab[2 * C + c],
+                                &tab[3 * C + c], &tab[4 * C + c]);
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(guided)
+        for (int64_t p = 0; p < N * C; p++) {
+            int64_t c = p % C;
+            FP_NAME(bn_plane_grad)(dy + p * HW, x + p * HW, dx + p * HW, HW, tab[c], tab[C + c], tab[2 * C + c],
+                                   tab[3 * C + c], tab[4 * C + c], training, stream);
+        }
+        if (stream)
+            fp_stream_fence();
+    }
+    free(part);
+    free(tab);
+    return FP_OK;
+}
+
+/* ---- layer norm --------------------------------------------------------- */
+
+FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t D,
+                                       double eps, double *mean, double *rstd, int64_t r0, int64_t r1, int stream)
+{
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t r = r0; r < r1; r++) {
+        const FP_T *FP_RESTRICT xr = x + r * D;
+        FP_T *FP_RESTRICT yr = y + r * D;
+        double s, q, var;
+        FP_NAME(moments)(xr, D, (double)xr[0], &s, &q);
+        FP_NAME(finish_stats)((double)xr[0], s, q, D, eps, &mean[r], &var, &rstd[r]);
+        FP_T hi, lo, rs = (FP_T)rstd[r];
+        FP_NAME(split)(mean[r], &hi, &lo);
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            const FP_T *FP_RESTRICT xs = xr + i0;
+            FP_T *FP_RESTRICT dst = stream ? tmp : yr + i0;
+            if (w && b)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i] + b[i0 + i];
+            else if (w)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i];
+            else if (b)
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs + b[i0 + i];
+            else
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = ((xs[i] - hi) - lo) * rs;
+            if (stream)
+                fp_stream_copy(yr + i0, tmp, m);
+        }
+    }
+    if (stream)
+        fp_stream_fence();
+}
+
+int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, const FP_T *bias, int64_t M,
+                                int64_t D, double eps, double *mean, double *rstd, int n_threads)
+{
+    if (M * D == 0)
+        return FP_OK;
+    int nt = fp_threads_for(M * D, n_threads);
+    const int64_t nchunks = fp_dyn_chunks(M, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * chunk / nchunks, M * (chunk + 1) / nchunks,
+                     FP_NAME(use_stream)(M * D));
+    return FP_OK;
+}
+
+/* Layer-norm backward, rows [r0, r1) of one fixed chunk. Per row: one pass
+ * for sum(dy*w) and sum(dy*w*xhat) in FP_T vectors (flushed to double every
+ * 1024 elements, so long rows keep double accuracy), one fused pass that
+ * writes dx and accumulates dy*xhat, dy into FP_T column sums tw/tb. Those
+ * are folded into the chunk's double partials pw/pb every 32 rows. All in
+ * the data type's full vector width: no float<->double conversions on the
+ * per-element path. Groupings depend on the chunk only, not on threads. */
+typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
+#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+#define FP_LN_GROUP 32
+
+FP_INLINE FP_NAME(vt) FP_NAME(vload)(const FP_T *p)
+{
+    FP_NAME(vt) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FP_INLINE double FP_NAME(vsum)(FP_NAME(vt) v)
+{
+    double s = 0;
+    for (int64_t j = 0; j < FP_VL; j++)
+        s += (double)v[j];
+    return s;
+}
+
+FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, const double *mean,
+                                                const double *rstd, const FP_T *w, FP_T *dx, double *pw,
+                                                double *pb, FP_T *tw, FP_T *tb, int64_t D, int64_t r0, int64_t r1,
+                                                int stream)
+{
+    FP_T tmp[FP_STREAM_CHUNK];
+    for (int64_t i = 0; i < D; i++)
+        pw[i] = pb[i] = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        if ((r - r0) % FP_LN_GROUP == 0)
+            for (int64_t i = 0; i < D; i++)
+                tw[i] = tb[i] = 0;
+        const FP_T *FP_RESTRICT g = dy + r * D;
+        const FP_T *FP_RESTRICT xr = x + r * D;
+        FP_T *FP_RESTRICT out = dx + r * D;
+        FP_T hi, lo;
+        FP_NAME(split)(mean[r], &hi, &lo);
+        const FP_T rs = (FP_T)rstd[r];
+        double sa = 0, sb = 0;
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            FP_NAME(vt) a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+            int64_t i = 0;
+            for (; i + 2 * FP_VL <= m; i += 2 * FP_VL) {
+                const int64_t k = i0 + i;
+                FP_NAME(vt) g0 = FP_NAME(vload)(g + k), g1 = FP_NAME(vload)(g + k + FP_VL);
+                if (w) {
+                    g0 *= FP_NAME(vload)(w + k);
+                    g1 *= FP_NAME(vload)(w + k + FP_VL);
+                }
+                a0 += g0;
+                a1 += g1;
+                b0 += g0 * (((FP_NAME(vload)(xr + k) - hi) - lo) * rs);
+                b1 += g1 * (((FP_NAME(vload)(xr + k + FP_VL) - hi) - lo) * rs);
+            }
+            sa += FP_NAME(vsum)(a0 + a1);
+            sb += FP_NAME(vsum)(b0 + b1);
+            for (; i < m; i++) {
+                const int64_t k = i0 + i;
+                double gw = (double)g[k] * (w ? (double)w[k] : 1.0);
+                sa += gw;
+                sb += gw * (double)(((xr[k] - hi) - lo) * rs);
+            }
+        }
+        /* dx = rstd * (dy*w - mean(dy*w) - xhat * mean(dy*w*xhat)) */
+        const FP_T cr = rs, cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
+        for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
+            const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
+            FP_T *FP_RESTRICT dst = stream ? tmp : out + i0;
+            const FP_T *FP_RESTRICT gs = g + i0, *FP_RESTRICT xs = xr + i0;
+            FP_T *FP_RESTRICT tws = tw + i0, *FP_RESTRICT tbs = tb + i0;
+            /* separate simple loops: GCC gives up vectorizing the fused one */
+            if (w) {
+                const FP_T *FP_RESTRICT ws = w + i0;
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = (gs[i] * ws[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
+            } else {
+                for (int64_t i = 0; i < m; i++)
+                    dst[i] = (gs[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
+            }
+            for (int64_t i = 0; i < m; i++) {
+                tws[i] += gs[i] * (((xs[i] - hi) - lo) * rs);
+                tbs[i] += gs[i];
+            }
+            if (stream)
+                fp_stream_copy(out + i0, tmp, m);
+        }
+        if ((r - r0) % FP_LN_GROUP == FP_LN_GROUP - 1 || r + 1 == r1)
+            for (int64_t i = 0; i < D; i++) {
+                pw[i] += (double)tw[i];
+                pb[i] += (double)tb[i];
+            }
+    }
+    if (stream)
+        fp_stream_fence();
+}
+
+#undef FP_VL
+
+int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
+                                 const FP_T *weight, FP_T *dx, double *dw, double *db, int64_t M, int64_t D,
+                                 int n_threads)
+{
+    for (int64_t i = 0; i < D; i++)
+        dw[i] = db[i] = 0;
+    if (M * D == 0)
+        return FP_OK;
+    int nt = fp_threads_for(M * D, n_threads);
+    const int64_t nch = fp_norm_chunks(M, 3 * D);
+    double *part = malloc(sizeof(double) * (size_t)(2 * D * nch));
+    FP_T *scratch = malloc(sizeof(FP_T) * (size_t)(2 * D * nch));
+    if (!part || !scratch) {
+        free(part);
+        free(scratch);
+        return FP_ERR_NOMEM;
+    }
+    const int stream = FP_NAME(use_stream)(M * D);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t k = 0; k < nch; k++)
+        FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
+                                  scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
+                                  M * (k + 1) / nch, stream);
+    for (int64_t k = 0; k < nch; k++)
+        for (int64_t i = 0; i < D; i++) {
+            dw[i] += part[2 * D * k + i];
+            db[i] += part[2 * D * k + D + i];
+        }
+    free(part);
+    free(scratch);
+    return FP_OK;
+}
+
+/* ---- group norm --------------------------------------------------------- */
+
+FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t C,
+                                        int64_t HW, int64_t G, double eps, double *mean, double *rstd,
+                                        int64_t u0, int64_t u1, int stream)
+{
+    const int64_t Cg = C / G, D = Cg * HW;
+    for (int64_t u = u0; u < u1; u++) {
+        const FP_T *xu = x + u * D;
+        FP_T *yu = y + u * D;
+        double s, q, var;
+        FP_NAME(moments)(xu, D, (double)xu[0], &s, &q);
+        FP_NAME(finish_stats)((double)xu[0], s, q, D, eps, &mean[u], &var, &rstd[u]);
+        FP_T hi, lo;
+        FP_NAME(split)(mean[u], &hi, &lo);
+        for (int64_t cc = 0; cc < Cg; cc++) {
+            int64_t c = (u % G) * Cg + cc;
+            FP_T scale = (FP_T)(rstd[u] * (w ? (double)w[c] : 1.0)), shift = b ? b[c] : (FP_T)0;
+            FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift, stream);
+        }
+    }
+    if (stream)
+        fp_stream_fence();
+}
+
+int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, const FP_T *bias, int64_t N,
+                                int64_t C, int64_t HW, int64_t G, double eps, double *mean, double *rstd,
+                                int n_threads)
+{
+    if (N * C * HW == 0)
+        return FP_OK;
+    int64_t U = N * G;
+    int nt = fp_threads_for(N * C * HW, n_threads);
+    const int64_t nchunks = fp_dyn_chunks(U, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+                      FP_NAME(use_stream)(N * C * HW));
+    return FP_OK;
+}
+
+/* part[(n*C + c)*2 + {0,1}] = sum(dy), sum(dy*(x - mean)) of plane (n, c);
+ * then dx per unit from the group's weighted sums. */
+FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, const double *mean,
+                                                 const double *rstd, const FP_T *w, FP_T *dx, double *part,
+                                                 int64_t C, int64_t HW, int64_t G, int64_t u0, int64_t u1,
+                                                 int stream)
+{
+    const int64_t Cg = C / G, D = Cg * HW;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t n = u / G, c0 = (u % G) * Cg;
+        double dsg = 0, dbg = 0;
+        for (int64_t cc = 0; cc < Cg; cc++) {
+            int64_t o = u * D + cc * HW;
+            double *pp = part + 2 * (n * C + c0 + cc);
+            FP_NAME(dot_moments)(dy + o, x + o, HW, mean[u], &pp[0], &pp[1]);
+            double wc = w ? (double)w[c0 + cc] : 1.0;
+            dbg += wc * pp[0];
+            dsg += wc * pp[1];
+        }
+        const double rs = rstd[u];
+        FP_T hi, lo;
+        FP_NAME(split)(mean[u], &hi, &lo);
+        const FP_T cb = (FP_T)(-rs * rs * rs * dsg / (double)D), ccst = (FP_T)(-rs * dbg / (double)D);
+        for (int64_t cc = 0; cc < Cg; cc++) {
+            int64_t o = u * D + cc * HW;
+            FP_T a = (FP_T)(rs * (w ? (double)w[c0 + cc] : 1.0));
+            FP_NAME(norm_grad_apply)(dy + o, x + o, dx + o, HW, hi, lo, a, cb, ccst, stream);
+        }
+    }
+    if (stream)
+        fp_stream_fence();
+}
+
+int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
+                                 const FP_T *weight, FP_T *dx, double *dw, double *db, int64_t N, int64_t C,
+                                 int64_t HW, int64_t G, int n_threads)
+{
+    for (int64_t c = 0; c < C; c++)
+        dw[c] = db[c] = 0;
+    if (N * C * HW == 0)
+        return FP_OK;
+    double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
+    if (!part)
+        return FP_ERR_NOMEM;
+    int64_t U = N * G;
+    int nt = fp_threads_for(N * C * HW, n_threads);
+    const int64_t nchunks = fp_dyn_chunks(U, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int64_t chunk = 0; chunk < nchunks; chunk++)
+        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+                               FP_NAME(use_stream)(N * C * HW));
+    const int64_t Cg = C / G;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            db[c] += part[2 * (n * C + c)];
+            dw[c] += part[2 * (n * C + c) + 1] * rstd[n * G + c / Cg];
+        }
+    free(part);
+    return FP_OK;
+}
