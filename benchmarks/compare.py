@@ -44,6 +44,7 @@ class Case:
     flops: Optional[float] = None    # FLOPs (multiply-add = 2) for GFLOP/s
     target: str = ""                 # the bar, e.g. ">=2x" or ">=70% copy"
     extra: dict = field(default_factory=dict)  # more fastprims variants: label -> callable
+    max_repeat: Optional[int] = None  # cap the rounds for cases whose peer takes seconds per call
 
 
 class Peers:
@@ -67,15 +68,15 @@ class Peers:
             return None
 
 
-def time_interleaved(fns, repeat, min_time=0.2):
+def time_interleaved(fns, repeat, min_time=0.2, max_repeat=None):
     """Median seconds of each callable, calls interleaved round-robin."""
-    for f in fns:
-        f()  # warm-up: page faults, caches, lazy init
     t0 = time.perf_counter()
     for f in fns:
-        f()
+        f()  # warm-up: page faults, caches, lazy init
     once = max(time.perf_counter() - t0, 1e-7)
     rounds = max(repeat, min(200, int(min_time / once) + 1))
+    if max_repeat is not None:
+        rounds = min(rounds, max_repeat)
     samples = [[] for _ in fns]
     for _ in range(rounds):
         for i, f in enumerate(fns):
@@ -134,7 +135,7 @@ def main(argv=None):
         for c in mod.cases(args.quick, peers):
             labels = list(c.extra)
             fns = [c.fp] + [c.extra[k] for k in labels] + ([c.peer] if c.peer else [])
-            ts = time_interleaved(fns, repeat)
+            ts = time_interleaved(fns, repeat, max_repeat=c.max_repeat)
             t_fp = ts[0]
             t_peer = ts[-1] if c.peer else None
             ratio = (t_peer / t_fp) if t_peer else None

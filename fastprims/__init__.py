@@ -26,6 +26,8 @@ from fastprims.norm import *  # noqa: F401,F403
 from fastprims import norm
 from fastprims.detection import *  # noqa: F401,F403
 from fastprims import detection
+from fastprims.metrics import *  # noqa: F401,F403
+from fastprims import metrics
 
 __version__ = "0.1.0"
 from fastprims import optim

@@ -127,7 +127,7 @@ FP_INLINE FP_T FP_NAME(gelu_tanh_s)(FP_T x, FP_T x2, FP_T *ds)
 {
     FP_T u = FP_GELU_BETA * (x + FP_GELU_KAPPA * x2 * x);
     FP_T au = u < 0 ? -u : u;
-    FP_T e = fp_exp((FP_T)-2 * au);
+    FP_T e = fp_exp_nonpos((FP_T)-2 * au);
     FP_T r = (FP_T)1 / ((FP_T)1 + e);
     *ds = (FP_T)2 * e * r * r;
     return u < 0 ? e * r : r;
@@ -323,7 +323,10 @@ FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n)
     return m;
 }
 
-/* sum of exp(x - m); with y != NULL also stores each exp(x - m) in y */
+/* sum of exp(x - m); with y != NULL also stores each exp(x - m) in y.
+ * x - max is <= 0 (or NaN) everywhere in this family, so the exps go through
+ * fp_exp_nonpos (one scale factor, no upper clamp; below -87.3 it gives 0 for
+ * float32 instead of a subnormal, far below the rounding of the sum). */
 FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
 {
     FP_T acc[FP_ACC] = {0};
@@ -331,18 +334,18 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
     if (y) {
         for (; i + FP_ACC <= n; i += FP_ACC)
             for (int j = 0; j < FP_ACC; j++) {
-                FP_T e = fp_exp(x[i + j] - m);
+                FP_T e = fp_exp_nonpos(x[i + j] - m);
                 y[i + j] = e;
                 acc[j] += e;
             }
     } else {
         for (; i + FP_ACC <= n; i += FP_ACC)
             for (int j = 0; j < FP_ACC; j++)
-                acc[j] += fp_exp(x[i + j] - m);
+                acc[j] += fp_exp_nonpos(x[i + j] - m);
     }
     FP_T s = FP_NAME(lanes_sum)(acc);
     for (; i < n; i++) {
-        FP_T e = fp_exp(x[i] - m);
+        FP_T e = fp_exp_nonpos(x[i] - m);
         if (y)
             y[i] = e;
         s += e;
@@ -359,7 +362,7 @@ FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_
         FP_WRITE(stream, y, n, i, (x[i] - m) - ls);
     } else {
         FP_T r = (FP_T)1 / s;
-        FP_WRITE(stream, y, n, i, fp_exp(x[i] - m) * r);
+        FP_WRITE(stream, y, n, i, fp_exp_nonpos(x[i] - m) * r);
     }
 }
 
@@ -411,7 +414,7 @@ static void FP_NAME(sm_merge)(const FP_T *st, int64_t nb, FP_T *m_out, FP_T *s_o
         m = st[2 * b] > m ? st[2 * b] : m;
     FP_T s = 0;
     for (int64_t b = 0; b < nb; b++)
-        s += st[2 * b + 1] * fp_exp(st[2 * b] - m);
+        s += st[2 * b + 1] * fp_exp_nonpos(st[2 * b] - m);
     *m_out = m;
     *s_out = m == -(FP_T)__builtin_inf() ? (FP_T)__builtin_nan("") : s;
 }
@@ -426,6 +429,17 @@ FP_HOT static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
     FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log, A->stream);
 }
 
+/* The tile paths read C rows of tw elements, `inner` apart: C concurrent
+ * streams are more than the hardware prefetchers follow, so each row's next
+ * tile (usually the same thread's next task) is prefetched into L2 while this
+ * one is reduced. */
+FP_INLINE void FP_NAME(prefetch_next_tile)(const FP_T *row, int64_t j0, int64_t tw, int64_t inner)
+{
+    int64_t n = FP_MIN(tw, inner - j0 - tw);
+    for (int64_t j = 0; j < n; j += 64 / (int64_t)sizeof(FP_T))
+        __builtin_prefetch(row + tw + j, 0, 2);
+}
+
 /* inner > 1: one tile of tw <= FP_SM_TILE inner positions of one outer slab */
 FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
 {
@@ -435,10 +449,12 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
     const FP_T *x = A->x + o * C * inner + j0;
     FP_T *y = A->y + o * C * inner + j0;
     FP_T m[FP_SM_TILE], s[FP_SM_TILE];
+    FP_NAME(prefetch_next_tile)(x, j0, tw, inner);
     for (int64_t j = 0; j < tw; j++)
         m[j] = x[j];
     for (int64_t c = 1; c < C; c++) {
         const FP_T *xc = x + c * inner;
+        FP_NAME(prefetch_next_tile)(xc, j0, tw, inner);
         for (int64_t j = 0; j < tw; j++)
             m[j] = xc[j] > m[j] ? xc[j] : m[j];
     }
@@ -448,7 +464,7 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
         for (int64_t c = 0; c < C; c++) {
             const FP_T *xc = x + c * inner;
             for (int64_t j = 0; j < tw; j++)
-                s[j] += fp_exp(xc[j] - m[j]);
+                s[j] += fp_exp_nonpos(xc[j] - m[j]);
         }
         for (int64_t j = 0; j < tw; j++)
             s[j] = fp_log(s[j]);
@@ -469,7 +485,7 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
             const FP_T *xc = x + c * inner;
             FP_T *ec = e + c * tw;
             for (int64_t j = 0; j < tw; j++) {
-                ec[j] = fp_exp(xc[j] - m[j]);
+                ec[j] = fp_exp_nonpos(xc[j] - m[j]);
                 s[j] += ec[j];
             }
         }
@@ -484,20 +500,20 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
         for (int64_t c = 0; c < C; c++) {
             const FP_T *xc = x + c * inner;
             for (int64_t j = 0; j < tw; j++)
-                s[j] += fp_exp(xc[j] - m[j]);
+                s[j] += fp_exp_nonpos(xc[j] - m[j]);
         }
         for (int64_t j = 0; j < tw; j++)
             s[j] = (FP_T)1 / s[j];
         for (int64_t c = 0; c < C; c++) {
             const FP_T *xc = x + c * inner;
-            FP_WRITE(1, y + c * inner, tw, j, fp_exp(xc[j] - m[j]) * s[j]);
+            FP_WRITE(1, y + c * inner, tw, j, fp_exp_nonpos(xc[j] - m[j]) * s[j]);
         }
     } else {
         for (int64_t c = 0; c < C; c++) {
             const FP_T *xc = x + c * inner;
             FP_T *yc = y + c * inner;
             for (int64_t j = 0; j < tw; j++) {
-                FP_T e = fp_exp(xc[j] - m[j]);
+                FP_T e = fp_exp_nonpos(xc[j] - m[j]);
                 yc[j] = e;
                 s[j] += e;
             }
@@ -656,6 +672,8 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
         d[j] = 0;
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = y + c * inner;
+        FP_NAME(prefetch_next_tile)(gc, j0, tw, inner);
+        FP_NAME(prefetch_next_tile)(yc, j0, tw, inner);
         if (A->log)
             for (int64_t j = 0; j < tw; j++)
                 d[j] += gc[j];

@@ -291,30 +291,12 @@ static inline double fp_erfcd(double x) { return erfc(x); }
 #define fp_exp_negsq(x) _Generic((x), float: fp_exp_negsqf, double: fp_exp_negsqd)(x)
 /* ---- end section: activation ------------------------------------------------ */
 
-/* ---- section: loss (NaN-safe exp, log1p) -------------------------------------
- * fp_exp_nan: fp_exp for arguments that may be NaN. fp_exp builds 2^n from the
- * bits of x * log2(e) + shifter; for NaN those bits make the integer shift
- * undefined behaviour (UBSan reports it), so NaN is replaced by 0 before
- * and returned unchanged after. Two selects; loops still vectorize. */
-static inline float fp_expf_nan(float x)
-{
-    float r = fp_expf(x == x ? x : 0.0f);
-    return x == x ? r : x;
-}
-
-static inline double fp_expd_nan(double x)
-{
-    double r = fp_expd(x == x ? x : 0.0);
-    return x == x ? r : x;
-}
-
-#define fp_exp_nan(x) _Generic((x), float: fp_expf_nan, double: fp_expd_nan)(x)
-
+/* ---- section: loss (exp of non-positive arguments, log1p) -------------------- */
 /* exp(x) for x <= 0 (or NaN), as softmax needs for x - max: one scale factor
  * (2^n with n in [-126, 0] is a normal float), no upper clamp; x < -87.33
  * gives 0 instead of a subnormal (next to the max term's 1 it is far below
- * rounding). About a third fewer operations than fp_expf_nan. The double
- * version is fp_expd_nan. */
+ * rounding). About a third fewer operations than fp_expf; NaN stays NaN.
+ * The double version is fp_expd. */
 static inline float fp_expf_nonpos(float x)
 {
     const float shifter = 12582912.0f; /* 1.5 * 2^23 */
@@ -340,7 +322,7 @@ static inline float fp_expf_nonpos(float x)
     return x != x ? x : res;
 }
 
-#define fp_exp_nonpos(x) _Generic((x), float: fp_expf_nonpos, double: fp_expd_nan)(x)
+#define fp_exp_nonpos(x) _Generic((x), float: fp_expf_nonpos, double: fp_expd)(x)
 
 /* log1p(e) for finite e >= 0 given inv = 1 / (1 + e), which the callers
  * (softplus / sigmoid pairs) have anyway: log(u) corrected by the rounding

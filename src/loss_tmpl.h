@@ -150,7 +150,7 @@ FP_INLINE void FP_NAME(pw_sigmoid_focal)(const FP_T *x, const FP_T *t, int64_t n
     } else {
         /* q^(g-1) at q == 0: 0 for g > 1, 1 for g == 1, unused for g == 0 */
         FP_T at0 = gamma > 1 || gamma == 0 ? (FP_T)0 : (gamma == 1 ? (FP_T)1 : (FP_T)__builtin_inf());
-        FP_FOCAL_BODY(qg = q > 0 ? fp_exp_nan(gamma * fp_log(q)) : (gamma == 0 ? (FP_T)1 : (FP_T)0);
+        FP_FOCAL_BODY(qg = q > 0 ? fp_exp(gamma * fp_log(q)) : (gamma == 0 ? (FP_T)1 : (FP_T)0);
                       qg1 = gamma == 0 ? (FP_T)0 : (q > 0 ? qg / q : at0);)
     }
 }
@@ -164,7 +164,7 @@ FP_INLINE void FP_NAME(pw_ppo)(const FP_T *nlp, const FP_T *olp, const FP_T *adv
                                 FP_T *l, FP_T *g)
 {
     for (int64_t i = 0; i < n; i++) {
-        FP_T r = fp_exp_nan(nlp[i] - olp[i]);
+        FP_T r = fp_exp(nlp[i] - olp[i]);
         FP_T s1 = r * adv[i];
         FP_T rc = r < lo ? lo : (r > hi ? hi : r);
         FP_T s2 = rc * adv[i];

@@ -88,6 +88,15 @@ FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_R
     *sdyx = sb;
 }
 
+/* Ask for the n values at p (the next row/group) while this one is being
+ * normalized: per-row/group kernels alternate a memory-bound reduction with
+ * an in-cache pass, and without this the memory sits idle in the second. */
+FP_INLINE void FP_NAME(prefetch)(const FP_T *p, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 64 / (int64_t)sizeof(FP_T))
+        __builtin_prefetch(p + i);
+}
+
 /* y = ((x - hi) - lo) * scale + shift; `stream`: through an L1 buffer with
  * non-temporal stores (see norm_vec.h). */
 FP_INLINE void FP_NAME(norm_apply)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
@@ -513,6 +522,8 @@ FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, co
             const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
             const FP_T *FP_RESTRICT xs = xr + i0;
             FP_T *FP_RESTRICT dst = stream ? tmp : yr + i0;
+            if (r + 1 < r1)
+                FP_NAME(prefetch)(xs + D, m);
             if (w && b)
                 for (int64_t i = 0; i < m; i++)
                     dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i] + b[i0 + i];
@@ -623,6 +634,10 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
             FP_T *FP_RESTRICT dst = stream ? tmp : out + i0;
             const FP_T *FP_RESTRICT gs = g + i0, *FP_RESTRICT xs = xr + i0;
+            if (r + 1 < r1) {
+                FP_NAME(prefetch)(gs + D, m);
+                FP_NAME(prefetch)(xs + D, m);
+            }
             FP_T *FP_RESTRICT tws = tw + i0, *FP_RESTRICT tbs = tb + i0;
             /* separate simple loops: GCC gives up vectorizing the fused one */
             if (w) {
@@ -703,6 +718,8 @@ FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, c
         for (int64_t cc = 0; cc < Cg; cc++) {
             int64_t c = (u % G) * Cg + cc;
             FP_T scale = (FP_T)(rstd[u] * (w ? (double)w[c] : 1.0)), shift = b ? b[c] : (FP_T)0;
+            if (u + 1 < u1)
+                FP_NAME(prefetch)(xu + D + cc * HW, HW);
             FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift, stream);
         }
     }

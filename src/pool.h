@@ -13,7 +13,6 @@
 typedef struct {
     int64_t planes, H, W, OH, OW;
     int64_t kh, kw, sh, sw, ph, pw, dh, dw;
-    int64_t vbuf_len, vbuf_half; /* kernel-internal scratch layout; callers leave 0 */
 } fp_pool2d_geom;
 
 #define FP_DECLARE_POOL(T, S)                                                                    \

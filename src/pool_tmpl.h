@@ -52,6 +52,17 @@ FP_INLINE void FP_NAME(max_row)(const FP_T *FP_RESTRICT plane, FP_T *FP_RESTRICT
     }
 }
 
+/* Layout of the separable pass's per-thread row buffer: the padded row
+ * (2*half + one vector, -inf outside [pw, pw + W)), then its even and odd
+ * halves of `half` elements each, whole vectors, long enough for the last
+ * window's last tap. */
+static inline int64_t FP_NAME(sep_half)(const fp_pool2d_geom *g)
+{
+    const int64_t VL = 64 / sizeof(FP_T);
+    int64_t need = FP_MAX((g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1, g->pw + g->W);
+    return (need / 2 / VL + 1) * VL;
+}
+
 FP_INLINE FP_T FP_NAME(maxnan)(FP_T m, FP_T v)
 {
     return ((v > m) | (v != v)) ? v : m; /* NaN is sticky either way */
@@ -89,7 +100,8 @@ FP_INLINE void FP_NAME(max_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_REST
          * shuffles: GCC does not vectorize the strided select), so every
          * tap becomes a contiguous, vectorized pass: vmp[2*ow + t] is
          * even[ow + t/2] or odd[ow + t/2]. */
-        FP_T *FP_RESTRICT ev = vmp + g->vbuf_len, *FP_RESTRICT od = ev + g->vbuf_half;
+        const int64_t half = FP_NAME(sep_half)(g);
+        FP_T *FP_RESTRICT ev = vmp + 2 * half + 64 / (int64_t)sizeof(FP_T), *FP_RESTRICT od = ev + half;
         typedef FP_T vec_t __attribute__((vector_size(64)));
         typedef FP_IT ivec_t __attribute__((vector_size(64)));
         enum { VL = 64 / sizeof(FP_T) };
@@ -98,7 +110,7 @@ FP_INLINE void FP_NAME(max_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_REST
             me[j] = 2 * j;
             mo[j] = 2 * j + 1;
         }
-        for (int64_t j = 0; j < g->vbuf_half; j += VL) {
+        for (int64_t j = 0; j < half; j += VL) {
             vec_t a, b;
             memcpy(&a, vmp + 2 * j, sizeof a);
             memcpy(&b, vmp + 2 * j + VL, sizeof b);
@@ -207,14 +219,8 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
     int nt = fp_threads_for(g->planes * g->H * g->W, n_threads);
     /* per-thread padded row for the separable value-only pass: -inf outside
      * [pw, pw + W), long enough for the last window's last tap */
-    const int64_t VL = 64 / sizeof(FP_T);
-    int64_t half = FP_MAX((g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1, g->pw + g->W);
-    half = (half / 2 / VL + 1) * VL;          /* even/odd lengths, whole vectors */
-    fp_pool2d_geom gg = *g;
-    gg.vbuf_len = 2 * half + VL;              /* padded row, -inf beyond the input */
-    gg.vbuf_half = half;
-    g = &gg;
-    const int64_t L = gg.vbuf_len + 2 * half;
+    const int64_t VL = 64 / sizeof(FP_T), half = FP_NAME(sep_half)(g);
+    const int64_t L = (2 * half + VL) + 2 * half; /* padded row (-inf beyond the input), even, odd */
     const int stream = !indices && g->OW <= FP_STREAM_CHUNK &&
                        rows * g->OW * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
     FP_T *vbuf = malloc(sizeof(FP_T) * (size_t)(L * nt));

@@ -601,3 +601,18 @@ def test_nll_chunks_split_samples(shape, rng):
     np.put_along_axis(want, tc[:, None], np.where(keep, -1.0, 0.0)[:, None], axis=1)
     np.testing.assert_array_equal(grad, want)
     np.testing.assert_allclose(loss, R.nll(x, t, None, -100, "sum"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(shape=st.lists(st.integers(1, 7), min_size=1, max_size=3).map(tuple),
+       reduction=st.sampled_from(REDUCTIONS), alpha=st.sampled_from([-1.0, 0.0, 0.25, 1.0]),
+       gamma=st.sampled_from([0.0, 0.5, 2.0, 2.5]), pw_last=st.booleans(), seed=st.integers(0, 2**31))
+def test_logit_losses_hypothesis(dtype, shape, reduction, alpha, gamma, pw_last, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    t = rng.random(shape).astype(dtype)
+    close(fp.sigmoid_focal_loss(x, t, alpha, gamma, reduction),
+          R.reduce(R.sigmoid_focal(x, t, alpha, gamma), reduction), dtype, atol=1e-6)
+    pw = (rng.random(shape[-1:] if pw_last else shape) * 3).astype(dtype)
+    close(fp.binary_cross_entropy_with_logits(x, t, None, pw, reduction),
+          R.reduce(R.bce_with_logits(x, t, None, pw), reduction), dtype)

@@ -62,7 +62,8 @@ def cases(quick, peers):
             if cv2 is not None:
                 xywh = _xywh(b)
                 out.append(Case(fam, name, fpf, lambda x=xywh, s=s: cv2.dnn.NMSBoxes(x, s, 0.0, IOU),
-                                "cv2", target=">=10x" if n >= 5000 else ""))
+                                "cv2", target=">=10x" if n >= 5000 else "",
+                                max_repeat=2 if n >= 100000 else None))
             if cv2 is None or (kind == "random" and 1000 < n <= 20000):
                 out.append(Case(fam, name, fpf, lambda b=b, s=s: numpy_nms(b, s, IOU), "numpy"))
 
