@@ -594,17 +594,21 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
 {
     const int64_t Cig = s->c_in / s->groups, KH = s->kh, HW = s->h * s->w, P = s->oh * s->ow;
     const int64_t kwt = Cig * KH * s->kw;
-    int64_t kh_lo, kh_hi;
-    FP_NAME(kh_range)(s, oh, &kh_lo, &kh_hi);
+    /* Kernel rows over the top/bottom padding are zero rows, multiplied
+     * like any other: torch gives NaN for an Inf weight over padding. */
+    const int64_t kh_lo = 0, kh_hi = KH;
     y += oh * s->ow;
     int64_t ci0 = 0;
     do {
         int64_t nci = FP_MIN(cib, Cig - ci0);
         for (int64_t ci = 0; ci < nci; ci++)
-            for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+            for (int64_t kh = 0; kh < KH; kh++) {
                 int64_t ih = oh * s->sh - s->ph + kh * s->dh;
-                FP_NAME(build_row)(xg + (ci0 + ci) * HW + ih * s->w, s->w, s->sw, s->pw, g.len,
-                                   buf + (ci * KH + kh) * g.row);
+                if (ih < 0 || ih >= s->h)
+                    memset(buf + (ci * KH + kh) * g.row, 0, (size_t)g.row * sizeof(FP_T));
+                else
+                    FP_NAME(build_row)(xg + (ci0 + ci) * HW + ih * s->w, s->w, s->sw, s->pw, g.len,
+                                       buf + (ci * KH + kh) * g.row);
             }
         int first = ci0 == 0;
         for (int64_t co = 0; co < nco;) {
@@ -645,15 +649,17 @@ FP_CLONES static void FP_NAME(dw_fwd_plane)(const fp_conv2d_shape *s, FP_NAME(ro
                                             const FP_T *xc, const FP_T *wc, FP_T bias, FP_T *yc, FP_T *buf)
 {
     const int64_t OW = s->ow, KW = s->kw;
+    /* row H of the buffer is a zero row: kernel rows over the top/bottom
+     * padding multiply zeros (torch: an Inf weight there gives NaN) */
     FP_NAME(build_plane)(s, g, xc, buf);
+    memset(buf + s->h * g.row, 0, (size_t)g.row * sizeof(FP_T));
     for (int64_t oh = 0; oh < s->oh; oh++) {
-        int64_t kh_lo, kh_hi;
-        FP_NAME(kh_range)(s, oh, &kh_lo, &kh_hi);
         FP_T *yr = yc + oh * OW;
         for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
             VEC a0 = (VEC){0} + bias, a1 = a0;
-            for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                const FP_T *rb = buf + (oh * s->sh - s->ph + kh * s->dh) * g.row + ow0;
+            for (int64_t kh = 0; kh < s->kh; kh++) {
+                int64_t ih = oh * s->sh - s->ph + kh * s->dh;
+                const FP_T *rb = buf + (ih < 0 || ih >= s->h ? s->h : ih) * g.row + ow0;
                 const FP_T *wk = wc + kh * KW;
                 for (int64_t kw = 0; kw < KW; kw++) {
                     VEC x0, x1;
@@ -963,13 +969,13 @@ static int FP_NAME(dw_forward)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, con
     const int nth = fp_conv_threads(units * P * KK, units, n_threads);
     FP_T *bufs;
     int64_t *koff;
-    if (FP_NAME(direct_scratch)(s, g, nth, s->h * g.row, &bufs, &koff))
+    if (FP_NAME(direct_scratch)(s, g, nth, (s->h + 1) * g.row, &bufs, &koff))
         return FP_ERR_NOMEM;
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t co = u % s->c_out, n = u / s->c_out;
         FP_NAME(dw_fwd_plane)(s, g, koff, x + (n * s->c_in + co / Cog) * HW, w + co * KK, b ? b[co] : (FP_T)0,
-                              y + u * P, bufs + fp_thread_id() * s->h * g.row);
+                              y + u * P, bufs + fp_thread_id() * (s->h + 1) * g.row);
     }
     free(bufs);
     free(koff);
