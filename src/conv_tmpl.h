@@ -478,6 +478,38 @@ FP_INLINE void FP_NAME(build_row)(const FP_T *xr, int64_t W, int64_t sw, int64_t
     }
 }
 
+/* Inverse of build_row's layout: dst[iw] = row element iw + pw (the
+ * margins, where padding taps landed, are dropped). */
+FP_INLINE void FP_NAME(unsplit_row)(const FP_T *src, FP_NAME(rowgeom) g, int64_t W, int64_t sw, int64_t pw, FP_T *dst)
+{
+    if (sw == 1) {
+        memcpy(dst, src + pw, (size_t)W * sizeof(FP_T));
+        return;
+    }
+    for (int64_t iw = 0; iw < W; iw++) {
+        int64_t j = iw + pw;
+        dst[iw] = src[(j % sw) * g.len + j / sw];
+    }
+}
+
+/* Per-tap vector partial sums of the weight-gradient kernels. */
+FP_INLINE void FP_NAME(tap_add)(FP_T *ap, VEC v)
+{
+    VEC t;
+    VLOAD(t, ap);
+    t += v;
+    VSTORE(ap, t);
+}
+
+FP_INLINE void FP_NAME(tap_reduce)(const FP_T *acc, int64_t kk, FP_T *out)
+{
+    for (int64_t k = 0; k < kk; k++) {
+        FP_T total = 0;
+        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
+        out[k] = total;
+    }
+}
+
 /* Valid kernel rows [*lo, *hi) for output row oh (ih = oh*sh - ph + kh*dh in [0, H)). */
 static inline void FP_NAME(kh_range)(const fp_conv2d_shape *s, int64_t oh, int64_t *lo, int64_t *hi)
 {
@@ -726,17 +758,8 @@ FP_CLONES static void FP_NAME(dw_bwi_plane)(const fp_conv2d_shape *s, FP_NAME(ro
             }
         }
     }
-    for (int64_t ih = 0; ih < s->h; ih++) {
-        const FP_T *src = buf + ih * g.row;
-        FP_T *dst = gxc + ih * W;
-        if (s->sw == 1)
-            memcpy(dst, src + s->pw, (size_t)W * sizeof(FP_T));
-        else
-            for (int64_t iw = 0; iw < W; iw++) {
-                int64_t j = iw + s->pw;
-                dst[iw] = src[(j % s->sw) * g.len + j / s->sw];
-            }
-    }
+    for (int64_t ih = 0; ih < s->h; ih++)
+        FP_NAME(unsplit_row)(buf + ih * g.row, g, W, s->sw, s->pw, gxc + ih * W);
 }
 
 /* grad_weight of one output channel (one input channel): per image, each tap
@@ -788,19 +811,11 @@ FP_CLONES static void FP_NAME(dw_bww_channel)(const fp_conv2d_shape *s, FP_NAME(
                         a1 += g0 * x0;
                     }
                 }
-                FP_T *ap = acc + (kh * KW + kw) * FP_VL;
-                VEC t;
-                VLOAD(t, ap);
-                t += a0 + a1;
-                VSTORE(ap, t);
+                FP_NAME(tap_add)(acc + (kh * KW + kw) * FP_VL, a0 + a1);
             }
         }
     }
-    for (int64_t k = 0; k < KK; k++) {
-        FP_T total = 0;
-        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
-        gwc[k] = total;
-    }
+    FP_NAME(tap_reduce)(acc, KK, gwc);
 }
 
 /* ---- depthwise backward, stride-1 rows: "flat" planes ----
@@ -884,18 +899,10 @@ FP_CLONES static int FP_NAME(dw_bww_flat)(const fp_conv2d_shape *s, FP_NAME(rowg
                     a0 += g0 * x0;
                     a1 += g1 * x1;
                 }
-                FP_T *ap = acc + (kh * KW + kw) * FP_VL;
-                VEC t;
-                VLOAD(t, ap);
-                t += a0 + a1;
-                VSTORE(ap, t);
+                FP_NAME(tap_add)(acc + (kh * KW + kw) * FP_VL, a0 + a1);
             }
     }
-    for (int64_t k = 0; k < KK; k++) {
-        FP_T total = 0;
-        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
-        gwc[k] = total;
-    }
+    FP_NAME(tap_reduce)(acc, KK, gwc);
     return 1;
 }
 
@@ -927,17 +934,8 @@ FP_CLONES static int FP_NAME(dw_bwi_flat)(const fp_conv2d_shape *s, FP_NAME(rowg
                 }
             }
     }
-    for (int64_t ih = 0; ih < s->h; ih++) {
-        const FP_T *src = buf + (ih + s->ph) * g.row;
-        FP_T *dst = gxc + ih * W;
-        if (s->sw == 1)
-            memcpy(dst, src + s->pw, (size_t)W * sizeof(FP_T));
-        else
-            for (int64_t iw = 0; iw < W; iw++) {
-                int64_t j = iw + s->pw;
-                dst[iw] = src[(j % s->sw) * g.len + j / s->sw];
-            }
-    }
+    for (int64_t ih = 0; ih < s->h; ih++)
+        FP_NAME(unsplit_row)(buf + (ih + s->ph) * g.row, g, W, s->sw, s->pw, gxc + ih * W);
     return 1;
 }
 
@@ -1156,17 +1154,8 @@ FP_CLONES static void FP_NAME(direct_bwi_row)(const fp_conv2d_shape *s, FP_NAME(
             FP_NAME(bwi_block)(4, s, g, koff, gyg, w + c * KK, acc_rows, ih);
         else
             FP_NAME(bwi_block)(1, s, g, koff, gyg, w + c * KK, acc_rows, ih);
-        for (int q = 0; q < cib; q++) {
-            FP_T *dst = gx + (c + q) * HW + ih * W;
-            const FP_T *src = acc_rows + q * g.row;
-            if (sw == 1)
-                memcpy(dst, src + pw, (size_t)W * sizeof(FP_T));
-            else
-                for (int64_t iw = 0; iw < W; iw++) {
-                    int64_t j = iw + pw;
-                    dst[iw] = src[(j % sw) * g.len + j / sw];
-                }
-        }
+        for (int q = 0; q < cib; q++)
+            FP_NAME(unsplit_row)(acc_rows + q * g.row, g, W, sw, pw, gx + (c + q) * HW + ih * W);
         c += cib;
     }
 }
