@@ -180,7 +180,7 @@ def _auto_algorithm(g, backward=False):
     if cig == 1:
         return "direct"
     if backward:
-        return "im2col"
+        return "direct" if cig <= 32 and cog <= 32 else "im2col"
     pointwise = g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0
     if (cig <= 4 or cog <= 32) and not pointwise:
         return "direct"
