@@ -16,7 +16,9 @@ INT_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 def _native(a):
     if not a.dtype.isnative and a.dtype.kind in "fiu":
         a = a.astype(a.dtype.newbyteorder("="))
-    return np.ascontiguousarray(a)
+    # np.asarray(order="C") copies only when needed and, unlike
+    # np.ascontiguousarray, keeps 0-d arrays 0-d
+    return np.asarray(a, order="C")
 
 
 def float_array(x, name, ndim=None, min_ndim=None, dtype=None):
@@ -41,7 +43,7 @@ def int_array(x, name, ndim=None):
         raise TypeError(f"{name} must be an int32 or int64 array, got dtype {a.dtype}")
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.asarray(a, dtype=np.int64, order="C")
 
 
 def same_shape(name_a, a, name_b, b):

@@ -97,12 +97,6 @@ cdef int _ew_call(int op, bint f64, void *a, void *b, void *y, int64_t n, double
     return 5
 
 
-def _float(x, name, dtype=None):
-    """V.float_array, keeping 0-d inputs 0-d (np.ascontiguousarray makes them 1-d)."""
-    a = V.float_array(x, name, dtype=dtype)
-    if a.ndim == 1 and np.ndim(x) == 0:
-        a = a.reshape(())
-    return a
 
 
 def _input_for_out(a, out):
@@ -118,12 +112,12 @@ def _operands(first, second, str second_name, out):
     """(a, b, result): a forward's x (second is None), or a backward's grad_out
     and its x/y; the result array allocated (or `out` checked)."""
     if second is None:
-        a = _float(first, "x")
+        a = V.float_array(first, "x")
         b = None
         ref = a
     else:
-        b = _float(second, second_name)
-        a = _float(first, "grad_out", dtype=b.dtype)
+        b = V.float_array(second, second_name)
+        a = V.float_array(first, "grad_out", dtype=b.dtype)
         V.same_shape(second_name, b, "grad_out", a)
         ref = b
     res = V.output(out, ref.shape, ref.dtype)
@@ -329,7 +323,7 @@ def dropout(x, p=0.5, training=True, seed=0, *, out=None):
     seed = int(seed)
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed must be in [0, 2**64), got {seed}")
-    a = _float(x, "x")
+    a = V.float_array(x, "x")
     y = V.output(out, a.shape, a.dtype)
     if not training:
         np.copyto(y, a)
@@ -358,7 +352,7 @@ def dropout_backward(grad_out, mask, p, *, out=None):
     """grad_out * mask / (1 - p); mask as returned by dropout (bool, or uint8
     with nonzero = kept)."""
     p = _dropout_p(p)
-    g = _float(grad_out, "grad_out")
+    g = V.float_array(grad_out, "grad_out")
     m = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
     if m.dtype not in (np.dtype(np.bool_), np.dtype(np.uint8)):
         raise TypeError(f"mask must be a bool (or uint8) array, got dtype {m.dtype}")
@@ -387,7 +381,7 @@ def _math(str name, x):
     """Private test hook: fastprims' vector exp/tanh/log/erf/erfc applied to x
     (float32 or float64), through the same vectorized, dispatched loops the
     kernels use."""
-    a = _float(x, "x")
+    a = V.float_array(x, "x")
     y = V.empty(a.shape, a.dtype)
     cdef int op = _MATH_OPS[name]
     cdef int64_t n = a.size

@@ -478,6 +478,38 @@ FP_INLINE void FP_NAME(build_row)(const FP_T *xr, int64_t W, int64_t sw, int64_t
     }
 }
 
+/* Inverse of build_row's layout: dst[iw] = row element iw + pw (the
+ * margins, where padding taps landed, are dropped). */
+FP_INLINE void FP_NAME(unsplit_row)(const FP_T *src, FP_NAME(rowgeom) g, int64_t W, int64_t sw, int64_t pw, FP_T *dst)
+{
+    if (sw == 1) {
+        memcpy(dst, src + pw, (size_t)W * sizeof(FP_T));
+        return;
+    }
+    for (int64_t iw = 0; iw < W; iw++) {
+        int64_t j = iw + pw;
+        dst[iw] = src[(j % sw) * g.len + j / sw];
+    }
+}
+
+/* Per-tap vector partial sums of the weight-gradient kernels. */
+FP_INLINE void FP_NAME(tap_add)(FP_T *ap, VEC v)
+{
+    VEC t;
+    VLOAD(t, ap);
+    t += v;
+    VSTORE(ap, t);
+}
+
+FP_INLINE void FP_NAME(tap_reduce)(const FP_T *acc, int64_t kk, FP_T *out)
+{
+    for (int64_t k = 0; k < kk; k++) {
+        FP_T total = 0;
+        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
+        out[k] = total;
+    }
+}
+
 /* Valid kernel rows [*lo, *hi) for output row oh (ih = oh*sh - ph + kh*dh in [0, H)). */
 static inline void FP_NAME(kh_range)(const fp_conv2d_shape *s, int64_t oh, int64_t *lo, int64_t *hi)
 {
@@ -594,17 +626,21 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
 {
     const int64_t Cig = s->c_in / s->groups, KH = s->kh, HW = s->h * s->w, P = s->oh * s->ow;
     const int64_t kwt = Cig * KH * s->kw;
-    int64_t kh_lo, kh_hi;
-    FP_NAME(kh_range)(s, oh, &kh_lo, &kh_hi);
+    /* Kernel rows over the top/bottom padding are zero rows, multiplied
+     * like any other: torch gives NaN for an Inf weight over padding. */
+    const int64_t kh_lo = 0, kh_hi = KH;
     y += oh * s->ow;
     int64_t ci0 = 0;
     do {
         int64_t nci = FP_MIN(cib, Cig - ci0);
         for (int64_t ci = 0; ci < nci; ci++)
-            for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
+            for (int64_t kh = 0; kh < KH; kh++) {
                 int64_t ih = oh * s->sh - s->ph + kh * s->dh;
-                FP_NAME(build_row)(xg + (ci0 + ci) * HW + ih * s->w, s->w, s->sw, s->pw, g.len,
-                                   buf + (ci * KH + kh) * g.row);
+                if (ih < 0 || ih >= s->h)
+                    memset(buf + (ci * KH + kh) * g.row, 0, (size_t)g.row * sizeof(FP_T));
+                else
+                    FP_NAME(build_row)(xg + (ci0 + ci) * HW + ih * s->w, s->w, s->sw, s->pw, g.len,
+                                       buf + (ci * KH + kh) * g.row);
             }
         int first = ci0 == 0;
         for (int64_t co = 0; co < nco;) {
@@ -645,15 +681,17 @@ FP_CLONES static void FP_NAME(dw_fwd_plane)(const fp_conv2d_shape *s, FP_NAME(ro
                                             const FP_T *xc, const FP_T *wc, FP_T bias, FP_T *yc, FP_T *buf)
 {
     const int64_t OW = s->ow, KW = s->kw;
+    /* row H of the buffer is a zero row: kernel rows over the top/bottom
+     * padding multiply zeros (torch: an Inf weight there gives NaN) */
     FP_NAME(build_plane)(s, g, xc, buf);
+    memset(buf + s->h * g.row, 0, (size_t)g.row * sizeof(FP_T));
     for (int64_t oh = 0; oh < s->oh; oh++) {
-        int64_t kh_lo, kh_hi;
-        FP_NAME(kh_range)(s, oh, &kh_lo, &kh_hi);
         FP_T *yr = yc + oh * OW;
         for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
             VEC a0 = (VEC){0} + bias, a1 = a0;
-            for (int64_t kh = kh_lo; kh < kh_hi; kh++) {
-                const FP_T *rb = buf + (oh * s->sh - s->ph + kh * s->dh) * g.row + ow0;
+            for (int64_t kh = 0; kh < s->kh; kh++) {
+                int64_t ih = oh * s->sh - s->ph + kh * s->dh;
+                const FP_T *rb = buf + (ih < 0 || ih >= s->h ? s->h : ih) * g.row + ow0;
                 const FP_T *wk = wc + kh * KW;
                 for (int64_t kw = 0; kw < KW; kw++) {
                     VEC x0, x1;
@@ -720,17 +758,8 @@ FP_CLONES static void FP_NAME(dw_bwi_plane)(const fp_conv2d_shape *s, FP_NAME(ro
             }
         }
     }
-    for (int64_t ih = 0; ih < s->h; ih++) {
-        const FP_T *src = buf + ih * g.row;
-        FP_T *dst = gxc + ih * W;
-        if (s->sw == 1)
-            memcpy(dst, src + s->pw, (size_t)W * sizeof(FP_T));
-        else
-            for (int64_t iw = 0; iw < W; iw++) {
-                int64_t j = iw + s->pw;
-                dst[iw] = src[(j % s->sw) * g.len + j / s->sw];
-            }
-    }
+    for (int64_t ih = 0; ih < s->h; ih++)
+        FP_NAME(unsplit_row)(buf + ih * g.row, g, W, s->sw, s->pw, gxc + ih * W);
 }
 
 /* grad_weight of one output channel (one input channel): per image, each tap
@@ -782,19 +811,132 @@ FP_CLONES static void FP_NAME(dw_bww_channel)(const fp_conv2d_shape *s, FP_NAME(
                         a1 += g0 * x0;
                     }
                 }
-                FP_T *ap = acc + (kh * KW + kw) * FP_VL;
-                VEC t;
-                VLOAD(t, ap);
-                t += a0 + a1;
-                VSTORE(ap, t);
+                FP_NAME(tap_add)(acc + (kh * KW + kw) * FP_VL, a0 + a1);
             }
         }
     }
-    for (int64_t k = 0; k < KK; k++) {
-        FP_T total = 0;
-        for (int64_t l = 0; l < FP_VL; l++) total += acc[k * FP_VL + l];
-        gwc[k] = total;
+    FP_NAME(tap_reduce)(acc, KK, gwc);
+}
+
+/* ---- depthwise backward, stride-1 rows: "flat" planes ----
+ * With sh == 1 consecutive output rows map to consecutive buffered input
+ * rows, so a tap (kh, kw) is ONE contiguous dot product / axpy over the
+ * whole plane: grad_out is copied with the buffer's row stride (zeros in
+ * the extra columns), the input plane is buffered with zero rows above and
+ * below. No per-row loop overhead (rows are only 3-4 vectors long). The
+ * padded columns multiply zeros of grad_out by input values, so the flat
+ * form is only used when those values are finite (else the row form). */
+
+static inline int64_t FP_NAME(flat_rows)(const fp_conv2d_shape *s)
+{
+    return s->oh + (s->kh - 1) * s->dh;
+}
+
+/* elements of one flat scratch: buffered plane + grad_out copy, with slack */
+static inline int64_t FP_NAME(flat_scratch)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g)
+{
+    return (FP_NAME(flat_rows)(s) + 2) * g.row + (s->oh + 1) * g.row + 6 * FP_VL;
+}
+
+FP_INLINE int FP_NAME(all_finite)(const FP_T *a, int64_t n)
+{
+    VEC z = (VEC){0};
+    int64_t i = 0;
+    for (; i + FP_VL <= n; i += FP_VL) {
+        VEC v;
+        VLOAD(v, a + i);
+        z += v * 0;
     }
+    FP_T t = 0;
+    for (; i < n; i++) t += a[i] * 0;
+    for (int64_t l = 0; l < FP_VL; l++) t += z[l];
+    return t == 0;
+}
+
+/* gyp[oh * row + ow] = gy[oh][ow] for ow < OW, zeros elsewhere (+ slack). */
+FP_INLINE void FP_NAME(flat_grad_out)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *gyc, FP_T *gyp,
+                                      int64_t lr)
+{
+    for (int64_t oh = 0; oh < s->oh; oh++) {
+        memcpy(gyp + oh * g.row, gyc + oh * s->ow, (size_t)s->ow * sizeof(FP_T));
+        memset(gyp + oh * g.row + s->ow, 0, (size_t)(g.row - s->ow) * sizeof(FP_T));
+    }
+    memset(gyp + s->oh * g.row, 0, (size_t)(lr - s->oh * g.row + 2 * FP_VL) * sizeof(FP_T));
+}
+
+/* 1 if done; 0 if a non-finite input needs the row form. */
+FP_CLONES static int FP_NAME(dw_bww_flat)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
+                                          const FP_T *gy, const FP_T *x, int64_t co, int64_t ci, FP_T *gwc,
+                                          FP_T *buf, FP_T *acc)
+{
+    const int64_t KH = s->kh, KW = s->kw, KK = KH * KW, P = s->oh * s->ow, HW = s->h * s->w;
+    const int64_t R = FP_NAME(flat_rows)(s), L = s->oh * g.row, lr = (L + 2 * FP_VL - 1) / (2 * FP_VL) * (2 * FP_VL);
+    FP_T *gyp = buf + (R + 2) * g.row + 2 * FP_VL;
+    memset(acc, 0, (size_t)(KK * FP_VL) * sizeof(FP_T));
+    memset(buf + R * g.row, 0, (size_t)(2 * g.row + 2 * FP_VL) * sizeof(FP_T));
+    for (int64_t n = 0; n < s->n; n++) {
+        const FP_T *xc = x + (n * s->c_in + ci) * HW;
+        if (!FP_NAME(all_finite)(xc, HW))
+            return 0;
+        for (int64_t r = 0; r < R; r++) {
+            int64_t ih = r - s->ph;
+            if (ih >= 0 && ih < s->h)
+                FP_NAME(build_row)(xc + ih * s->w, s->w, s->sw, s->pw, g.len, buf + r * g.row);
+            else
+                memset(buf + r * g.row, 0, (size_t)g.row * sizeof(FP_T));
+        }
+        FP_NAME(flat_grad_out)(s, g, gy + (n * s->c_out + co) * P, gyp, lr);
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const FP_T *xb = buf + kh * s->dh * g.row + koff[kw];
+                VEC a0 = (VEC){0}, a1 = (VEC){0};
+                for (int64_t q = 0; q < lr; q += 2 * FP_VL) {
+                    VEC g0, g1, x0, x1;
+                    VLOAD(g0, gyp + q);
+                    VLOAD(g1, gyp + q + FP_VL);
+                    VLOAD(x0, xb + q);
+                    VLOAD(x1, xb + q + FP_VL);
+                    a0 += g0 * x0;
+                    a1 += g1 * x1;
+                }
+                FP_NAME(tap_add)(acc + (kh * KW + kw) * FP_VL, a0 + a1);
+            }
+    }
+    FP_NAME(tap_reduce)(acc, KK, gwc);
+    return 1;
+}
+
+FP_CLONES static int FP_NAME(dw_bwi_flat)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
+                                          const FP_T *gyc, const FP_T *wc, int64_t cog, FP_T *gxc, FP_T *buf)
+{
+    const int64_t KH = s->kh, KW = s->kw, KK = KH * KW, P = s->oh * s->ow, W = s->w;
+    const int64_t R = FP_NAME(flat_rows)(s), L = s->oh * g.row, lr = (L + 2 * FP_VL - 1) / (2 * FP_VL) * (2 * FP_VL);
+    FP_T *gyp = buf + (R + 2) * g.row + 2 * FP_VL;
+    if (!FP_NAME(all_finite)(wc, cog * KK))
+        return 0;
+    memset(buf, 0, (size_t)((R + 2) * g.row + 2 * FP_VL) * sizeof(FP_T));
+    for (int64_t co = 0; co < cog; co++) {
+        FP_NAME(flat_grad_out)(s, g, gyc + co * P, gyp, lr);
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                FP_T *ab = buf + kh * s->dh * g.row + koff[kw];
+                const FP_T wv = wc[co * KK + kh * KW + kw];
+                for (int64_t q = 0; q < lr; q += 2 * FP_VL) {
+                    VEC g0, g1, d0, d1;
+                    VLOAD(g0, gyp + q);
+                    VLOAD(g1, gyp + q + FP_VL);
+                    VLOAD(d0, ab + q);
+                    VLOAD(d1, ab + q + FP_VL);
+                    d0 += wv * g0;
+                    d1 += wv * g1;
+                    VSTORE(ab + q, d0);
+                    VSTORE(ab + q + FP_VL, d1);
+                }
+            }
+    }
+    for (int64_t ih = 0; ih < s->h; ih++)
+        FP_NAME(unsplit_row)(buf + (ih + s->ph) * g.row, g, W, s->sw, s->pw, gxc + ih * W);
+    return 1;
 }
 
 static int FP_NAME(plane_path)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g)
@@ -825,13 +967,13 @@ static int FP_NAME(dw_forward)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, con
     const int nth = fp_conv_threads(units * P * KK, units, n_threads);
     FP_T *bufs;
     int64_t *koff;
-    if (FP_NAME(direct_scratch)(s, g, nth, s->h * g.row, &bufs, &koff))
+    if (FP_NAME(direct_scratch)(s, g, nth, (s->h + 1) * g.row, &bufs, &koff))
         return FP_ERR_NOMEM;
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t co = u % s->c_out, n = u / s->c_out;
         FP_NAME(dw_fwd_plane)(s, g, koff, x + (n * s->c_in + co / Cog) * HW, w + co * KK, b ? b[co] : (FP_T)0,
-                              y + u * P, bufs + fp_thread_id() * s->h * g.row);
+                              y + u * P, bufs + fp_thread_id() * (s->h + 1) * g.row);
     }
     free(bufs);
     free(koff);
@@ -844,15 +986,19 @@ static int FP_NAME(dw_backward_input)(const fp_conv2d_shape *s, FP_NAME(rowgeom)
     const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
     const int64_t units = s->n * s->c_in;
     const int nth = fp_conv_threads(s->n * s->c_out * P * KK, units, n_threads);
+    const int flat = s->sh == 1;
+    const int64_t per_thread = flat ? FP_MAX(FP_NAME(flat_scratch)(s, g), s->h * g.row) : s->h * g.row;
     FP_T *bufs;
     int64_t *koff;
-    if (FP_NAME(direct_scratch)(s, g, nth, s->h * g.row, &bufs, &koff))
+    if (FP_NAME(direct_scratch)(s, g, nth, per_thread, &bufs, &koff))
         return FP_ERR_NOMEM;
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         int64_t ci = u % s->c_in, n = u / s->c_in;
-        FP_NAME(dw_bwi_plane)(s, g, koff, gy + (n * s->c_out + ci * Cog) * P, w + ci * Cog * KK, Cog, gx + u * HW,
-                              bufs + fp_thread_id() * s->h * g.row);
+        FP_T *buf = bufs + fp_thread_id() * per_thread;
+        const FP_T *gyc = gy + (n * s->c_out + ci * Cog) * P, *wc = w + ci * Cog * KK;
+        if (!flat || !FP_NAME(dw_bwi_flat)(s, g, koff, gyc, wc, Cog, gx + u * HW, buf))
+            FP_NAME(dw_bwi_plane)(s, g, koff, gyc, wc, Cog, gx + u * HW, buf);
     }
     free(bufs);
     free(koff);
@@ -863,7 +1009,9 @@ static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom
                                        const FP_T *x, FP_T *gw, int n_threads)
 {
     const int64_t Cog = s->c_out / s->groups, P = s->oh * s->ow, KK = s->kh * s->kw;
-    const int64_t units = s->c_out, per_thread = s->h * g.row + KK * FP_VL;
+    const int flat = s->sh == 1;
+    const int64_t plane = flat ? FP_MAX(FP_NAME(flat_scratch)(s, g), s->h * g.row) : s->h * g.row;
+    const int64_t units = s->c_out, per_thread = plane + KK * FP_VL;
     const int nth = fp_conv_threads(s->n * s->c_out * P * KK, units, n_threads);
     FP_T *bufs;
     int64_t *koff;
@@ -872,7 +1020,8 @@ static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t co = 0; co < units; co++) {
         FP_T *buf = bufs + fp_thread_id() * per_thread;
-        FP_NAME(dw_bww_channel)(s, g, koff, gy, x, co, co / Cog, gw + co * KK, buf, buf + s->h * g.row);
+        if (!flat || !FP_NAME(dw_bww_flat)(s, g, koff, gy, x, co, co / Cog, gw + co * KK, buf, buf + plane))
+            FP_NAME(dw_bww_channel)(s, g, koff, gy, x, co, co / Cog, gw + co * KK, buf, buf + plane);
     }
     free(bufs);
     free(koff);
@@ -1005,17 +1154,8 @@ FP_CLONES static void FP_NAME(direct_bwi_row)(const fp_conv2d_shape *s, FP_NAME(
             FP_NAME(bwi_block)(4, s, g, koff, gyg, w + c * KK, acc_rows, ih);
         else
             FP_NAME(bwi_block)(1, s, g, koff, gyg, w + c * KK, acc_rows, ih);
-        for (int q = 0; q < cib; q++) {
-            FP_T *dst = gx + (c + q) * HW + ih * W;
-            const FP_T *src = acc_rows + q * g.row;
-            if (sw == 1)
-                memcpy(dst, src + pw, (size_t)W * sizeof(FP_T));
-            else
-                for (int64_t iw = 0; iw < W; iw++) {
-                    int64_t j = iw + pw;
-                    dst[iw] = src[(j % sw) * g.len + j / sw];
-                }
-        }
+        for (int q = 0; q < cib; q++)
+            FP_NAME(unsplit_row)(acc_rows + q * g.row, g, W, sw, pw, gx + (c + q) * HW + ih * W);
         c += cib;
     }
 }

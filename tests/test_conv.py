@@ -218,6 +218,7 @@ def test_nan_inf_propagate(alg):
     x[0, 0, 4, 4] = np.nan
     x[0, 1, 0, 8] = np.inf
     w = rng.standard_normal((3, 2, 3, 3))
+    w[2, 1, 0, 0] = np.inf  # over the padding: Inf * 0 = NaN, as torch
     for kw in (dict(padding=1), dict(stride=2), dict(dilation=2, padding=2)):
         y = fp.conv2d(x, w, algorithm=alg, **kw)
         ref = R.conv2d(x, w, **kw)
@@ -227,6 +228,28 @@ def test_nan_inf_propagate(alg):
         gw = fp.conv2d_backward(gy, x, w, algorithm=alg, needs_input_grad=(False, True, False), **kw)[1]
         rgw = R.conv2d_backward(gy, x, w, **kw)[1]
         np.testing.assert_array_equal(np.isnan(gw), np.isnan(rgw))
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_nan_inf_propagate_depthwise(alg):
+    """The depthwise kernels' fast forms must not let Inf/NaN leak from outside a window."""
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((2, 3, 10, 7))
+    x[0, 1, 9, 6] = np.inf  # last row/column: outside some taps' windows
+    x[1, 2, 0, 0] = np.nan
+    w = rng.standard_normal((6, 1, 3, 3))
+    w[5, 0, 2, 2] = np.inf
+    for kw in (dict(padding=1, groups=3), dict(stride=2, groups=3), dict(dilation=(2, 1), padding=(0, 1), groups=3)):
+        y = fp.conv2d(x, w, algorithm=alg, **kw)
+        ref = R.conv2d(x, w, **kw)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+        gy = rng.standard_normal(ref.shape)
+        got = fp.conv2d_backward(gy, x, w, algorithm=alg, **kw)
+        for a, e in zip(got, R.conv2d_backward(gy, x, w, **kw)):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(e))
+            np.testing.assert_array_equal(np.isinf(a), np.isinf(e))
+            fin = np.isfinite(e)
+            np.testing.assert_allclose(a[fin], e[fin], rtol=1e-12, atol=1e-12)
 
 
 def test_needs_input_grad_and_empty():
