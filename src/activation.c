@@ -152,14 +152,5 @@ static inline double fp_norm_cdf_pdf_f64(double x, double *pdf)
     return 0.5 * erfc(x * -0.70710678118654752440);
 }
 
-#define FP_T float
-#define FP_S f32
-#include "activation_tmpl.h"
-#undef FP_T
-#undef FP_S
-
-#define FP_T double
-#define FP_S f64
-#include "activation_tmpl.h"
-#undef FP_T
-#undef FP_S
+#define FP_TEMPLATE "activation_tmpl.h"
+#include "fp_instantiate.h"

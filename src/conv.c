@@ -65,18 +65,5 @@ int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem, int n
     return per_thread * FP_MAX(n_threads, 1);
 }
 
-#define FP_T float
-#define FP_S f32
-#define FP_IT int32_t
-#include "conv_tmpl.h"
-#undef FP_T
-#undef FP_S
-#undef FP_IT
-
-#define FP_T double
-#define FP_S f64
-#define FP_IT int64_t
-#include "conv_tmpl.h"
-#undef FP_T
-#undef FP_S
-#undef FP_IT
+#define FP_TEMPLATE "conv_tmpl.h"
+#include "fp_instantiate.h"

@@ -27,14 +27,5 @@ int fp_gather_rows_u8(const uint8_t *src, int64_t n_src_rows, int64_t row_bytes,
     return FP_OK;
 }
 
-#define FP_T float
-#define FP_S f32
-#include "data_tmpl.h"
-#undef FP_T
-#undef FP_S
-
-#define FP_T double
-#define FP_S f64
-#include "data_tmpl.h"
-#undef FP_T
-#undef FP_S
+#define FP_TEMPLATE "data_tmpl.h"
+#include "fp_instantiate.h"

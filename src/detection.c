@@ -139,14 +139,5 @@ static inline int64_t fp_det_cell(double u, double inv, int64_t g)
 typedef int32_t fp_flag_f32;
 typedef int64_t fp_flag_f64;
 
-#define FP_T float
-#define FP_S f32
-#include "detection_tmpl.h"
-#undef FP_T
-#undef FP_S
-
-#define FP_T double
-#define FP_S f64
-#include "detection_tmpl.h"
-#undef FP_T
-#undef FP_S
+#define FP_TEMPLATE "detection_tmpl.h"
+#include "fp_instantiate.h"

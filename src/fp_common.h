@@ -5,9 +5,9 @@
  * an exception with a message that names the argument).
  *
  * float32 and float64 are generated from one body, never written twice: a
- * family's <family>_tmpl.h is included once per dtype with FP_T (the type) and
- * FP_S (the suffix, f32/f64) defined, and names its functions FP_NAME(op),
- * which expands to fp_<op>_<suffix>.
+ * family's <family>_tmpl.h is included once per dtype (fp_instantiate.h does
+ * it) with FP_T (the type) and FP_S (the suffix, f32/f64) defined, and names
+ * its functions FP_NAME(op), which expands to fp_<op>_<suffix>.
  *
  * SIMD: hot per-chunk loops are marked FP_CLONES; GCC compiles them for AVX-512,
  * AVX2+FMA and baseline x86-64 and picks one at load time (ifunc), so the

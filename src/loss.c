@@ -30,14 +30,5 @@ static double fp_loss_parts_sum(const double *part, int64_t items)
     return s;
 }
 
-#define FP_T float
-#define FP_S f32
-#include "loss_tmpl.h"
-#undef FP_T
-#undef FP_S
-
-#define FP_T double
-#define FP_S f64
-#include "loss_tmpl.h"
-#undef FP_T
-#undef FP_S
+#define FP_TEMPLATE "loss_tmpl.h"
+#include "fp_instantiate.h"

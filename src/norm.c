@@ -17,14 +17,5 @@ static inline int64_t fp_norm_chunks(int64_t rows, int64_t features)
     return FP_MAX(n, (int64_t)1);
 }
 
-#define FP_T float
-#define FP_S f32
-#include "norm_tmpl.h"
-#undef FP_T
-#undef FP_S
-
-#define FP_T double
-#define FP_S f64
-#include "norm_tmpl.h"
-#undef FP_T
-#undef FP_S
+#define FP_TEMPLATE "norm_tmpl.h"
+#include "fp_instantiate.h"

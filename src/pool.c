@@ -25,18 +25,5 @@ static inline void fp_pool_valid_range(int64_t W, int64_t OW, int64_t s, int64_t
         *hi = *lo;
 }
 
-#define FP_T float
-#define FP_S f32
-#define FP_IT int32_t
-#include "pool_tmpl.h"
-#undef FP_T
-#undef FP_S
-#undef FP_IT
-
-#define FP_T double
-#define FP_S f64
-#define FP_IT int64_t
-#include "pool_tmpl.h"
-#undef FP_T
-#undef FP_S
-#undef FP_IT
+#define FP_TEMPLATE "pool_tmpl.h"
+#include "fp_instantiate.h"
