@@ -671,17 +671,22 @@ class DataLoader:
             self._pool_pid = os.getpid()
         return self._pool
 
-    def close(self):
+    def close(self, wait=True):
+        """Stop the background threads; with wait=False, do not block on them."""
         if self._active is not None:
-            self._active.close()
+            self._active.close(wait)
             self._active = None
         if self._pool is not None and self._pool_pid == os.getpid():
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
         self._pool = None
 
     def __del__(self):
+        # A finalizer may run inside a garbage collection triggered anywhere,
+        # even inside threading's own start-up of a new thread: joining threads
+        # from there deadlocks. In-flight batches keep their own references to
+        # the buffers they write, so not waiting for them is safe.
         try:
-            self.close()
+            self.close(wait=False)
         except Exception:
             pass
 
@@ -751,13 +756,14 @@ class _EpochIterator:
         self.next += 1
         return out
 
-    def close(self):
-        """Wait for in-flight batches (they write into the loader's buffers)."""
+    def close(self, wait=True):
+        """Cancel pending batches; with wait, wait for in-flight ones (they
+        write into the loader's buffers, which the caller may reuse)."""
         self.closed = True
         for f in self.futures.values():
             f.cancel()
         for f in self.futures.values():
-            if not f.cancelled():
+            if wait and not f.cancelled():
                 try:
                     f.result()
                 except Exception:

@@ -446,3 +446,34 @@ def test_loader_bad_arguments():
     with pytest.raises(ValueError, match="index 10 is out of range"):
         from fastprims import _data
         _data.gather_rows(X, np.array([1, 10]), np.empty((2, 3, 8, 8), np.float32))
+
+
+def test_loader_finalizer_never_blocks_on_its_threads():
+    # Regression: __del__ used to join the worker threads; run by a garbage
+    # collection inside threading's start-up of another thread, that deadlocked.
+    import gc
+    import threading
+    X, y = _images(200)
+    old = gc.get_threshold()
+    gc.set_threshold(1)  # collect at nearly every allocation, thread start-up included
+    try:
+        for _ in range(20):
+            ld = D.DataLoader(X, y, batch_size=8, seed=1, num_threads=2, prefetch=4)
+            it = iter(ld)
+            next(it)
+            ld._cycle = ld  # reachable only through a cycle: freed by the collector
+            del ld, it
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        t.join(timeout=30)
+        assert not t.is_alive()
+    finally:
+        gc.set_threshold(*old)
+        gc.collect()
+    # close(wait=False) returns while batches are in flight; the loader still works after
+    ld = D.DataLoader(X, y, batch_size=8, seed=1, num_threads=2, prefetch=4)
+    it = iter(ld)
+    next(it)
+    ld.close(wait=False)
+    assert len(_epoch(ld)) == len(ld)
+    ld.close()
