@@ -107,7 +107,8 @@ def cases(quick, peers):
     out.append(Case("activation", "dropout fwd+bwd 1e7", dropout_fb, dropout_fb_peer if torch else None,
                     peer if torch else "-", bytes=18 * N))
 
-    # softmax / log_softmax
+    # softmax / log_softmax (every closure binds its shape's arrays: the cases run
+    # after this loop ends, when the loop variables hold the last shape)
     for shape, axis, target in [((4096, 1000), -1, ">=1.3x"), ((64, 21, 128, 128), 1, ">=2x")]:
         xs = rng.standard_normal(shape, dtype=np.float32)
         gs = rng.standard_normal(shape, dtype=np.float32)
@@ -120,18 +121,19 @@ def cases(quick, peers):
             if torch:
                 tf = getattr(torch, tname)
                 tbw = torch._softmax_backward_data if name == "softmax" else torch._log_softmax_backward_data
-                pf = lambda tf=tf: tf(txs, axis)
-                pfb = lambda tf=tf, tbw=tbw: tbw(tgs, tf(txs, axis), axis % len(shape), torch.float32)
+                pf = lambda tf=tf, txs=txs, axis=axis: tf(txs, axis)
+                pfb = (lambda tf=tf, tbw=tbw, txs=txs, tgs=tgs, axis=axis, d=axis % len(shape):
+                       tbw(tgs, tf(txs, axis), d, torch.float32))
             else:
-                def pf(name=name):
+                def pf(name=name, xs=xs, axis=axis):
                     z = xs - xs.max(axis, keepdims=True)
                     e = np.exp(z)
                     s = e.sum(axis, keepdims=True)
                     return e / s if name == "softmax" else z - np.log(s)
                 pfb = None
-            out.append(Case("activation", f"{name} fwd {label}", lambda f=f: f(xs, axis), pf, peer,
+            out.append(Case("activation", f"{name} fwd {label}", lambda f=f, xs=xs, axis=axis: f(xs, axis), pf, peer,
                             bytes=2 * nb, target=target))
             out.append(Case("activation", f"{name} fwd+bwd {label}",
-                            lambda f=f, b=b: b(gs, f(xs, axis), axis), pfb, peer if torch else "-",
+                            lambda f=f, b=b, xs=xs, gs=gs, axis=axis: b(gs, f(xs, axis), axis), pfb, peer if torch else "-",
                             bytes=5 * nb, target=target))
     return out
