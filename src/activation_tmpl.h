@@ -670,21 +670,32 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
     FP_T d[FP_SM_TILE];
     for (int64_t j = 0; j < tw; j++)
         d[j] = 0;
+    /* log_softmax: exp(y) by the cheaper fp_exp_nonpos when the tile's y are
+     * all <= 0 (log-probabilities are) and the sums finite (so the flush of
+     * exp(y < -87.3) to 0 cannot turn Inf * tiny into NaN); fp_exp otherwise */
+    int general = 0;
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = y + c * inner;
         FP_NAME(prefetch_next_tile)(gc, j0, tw, inner);
         FP_NAME(prefetch_next_tile)(yc, j0, tw, inner);
         if (A->log)
-            for (int64_t j = 0; j < tw; j++)
+            for (int64_t j = 0; j < tw; j++) {
                 d[j] += gc[j];
+                general |= yc[j] > 0;
+            }
         else
             for (int64_t j = 0; j < tw; j++)
                 d[j] += gc[j] * yc[j];
     }
+    if (A->log)
+        for (int64_t j = 0; j < tw; j++)
+            general |= !(d[j] - d[j] == 0);
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = y + c * inner;
         FP_T *gxc = gx + c * inner;
-        if (A->log)
+        if (A->log && !general)
+            FP_WRITE(A->stream, gxc, tw, j, gc[j] - fp_exp_nonpos(yc[j]) * d[j]);
+        else if (A->log)
             FP_WRITE(A->stream, gxc, tw, j, gc[j] - fp_exp(yc[j]) * d[j]);
         else
             FP_WRITE(A->stream, gxc, tw, j, yc[j] * (gc[j] - d[j]));
