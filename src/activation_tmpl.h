@@ -169,6 +169,17 @@ static int FP_NAME(ew_run)(fp_range_fn fn, const FP_T *a, const FP_T *b, FP_T *y
     return fp_run_chunks(n, n_threads, fn, &A);
 }
 
+/* Forwards that spend ~50+ vector operations per element (tanh, gelu) store
+ * y directly even when it is large: measured on 1e7 float32 at 2 threads,
+ * the staging buffer and streaming stores made them ~20% slower (they are
+ * compute-bound, so the read-for-ownership a streaming store saves is
+ * hidden), while the cheap ops (relu: ~20% faster streamed) keep streaming. */
+static int FP_NAME(ew_run_cached)(fp_range_fn fn, const FP_T *a, FP_T *y, int64_t n, int n_threads)
+{
+    struct FP_NAME(ew) A = {a, NULL, y, NULL, NULL, 0, 0, 0};
+    return fp_run_chunks(n, n_threads, fn, &A);
+}
+
 int FP_NAME(relu_forward)(const FP_T *x, FP_T *y, int64_t n, int n_threads)
 {
     return FP_NAME(ew_run)(FP_NAME(relu_fwd_chunk), x, NULL, y, n, 0, n_threads);
@@ -196,7 +207,7 @@ int FP_NAME(sigmoid_backward)(const FP_T *grad_y, const FP_T *y, FP_T *grad_x, i
 }
 int FP_NAME(tanh_forward)(const FP_T *x, FP_T *y, int64_t n, int n_threads)
 {
-    return FP_NAME(ew_run)(FP_NAME(tanh_fwd_chunk), x, NULL, y, n, 0, n_threads);
+    return FP_NAME(ew_run_cached)(FP_NAME(tanh_fwd_chunk), x, y, n, n_threads);
 }
 int FP_NAME(tanh_backward)(const FP_T *grad_y, const FP_T *y, FP_T *grad_x, int64_t n, int n_threads)
 {
@@ -206,8 +217,9 @@ int FP_NAME(gelu_forward)(const FP_T *x, FP_T *y, int64_t n, int approximate, in
 {
     if (approximate != FP_GELU_NONE && approximate != FP_GELU_TANH)
         return FP_ERR_VALUE;
-    return FP_NAME(ew_run)(approximate == FP_GELU_TANH ? FP_NAME(gelu_tanh_fwd_chunk) : FP_NAME(gelu_fwd_chunk),
-                           x, NULL, y, n, 0, n_threads);
+    return FP_NAME(ew_run_cached)(approximate == FP_GELU_TANH ? FP_NAME(gelu_tanh_fwd_chunk)
+                                                             : FP_NAME(gelu_fwd_chunk),
+                                  x, y, n, n_threads);
 }
 int FP_NAME(gelu_backward)(const FP_T *grad_y, const FP_T *x, FP_T *grad_x, int64_t n, int approximate,
                            int n_threads)
