@@ -633,10 +633,20 @@ FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int
     return s;
 }
 
+/* log_softmax: exp(y) by the cheaper fp_exp_nonpos when every y <= 0
+ * (log-probabilities are) and d is finite, so its flush of exp(y < -87.3)
+ * to 0 cannot turn Inf * tiny into NaN; fp_exp otherwise. The scan of y is
+ * cheap next to the exps it saves (the row is in L1/L2). */
 FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, int64_t n, FP_T d, int log,
                                       int stream)
 {
+    int general = !(d - d == 0);
     if (log)
+        for (int64_t i = 0; i < n; i++)
+            general |= y[i] > 0;
+    if (log && !general)
+        FP_WRITE(stream, gx, n, i, g[i] - fp_exp_nonpos(y[i]) * d);
+    else if (log)
         FP_WRITE(stream, gx, n, i, g[i] - fp_exp(y[i]) * d);
     else
         FP_WRITE(stream, gx, n, i, y[i] * (g[i] - d));
@@ -682,9 +692,8 @@ FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
     FP_T d[FP_SM_TILE];
     for (int64_t j = 0; j < tw; j++)
         d[j] = 0;
-    /* log_softmax: exp(y) by the cheaper fp_exp_nonpos when the tile's y are
-     * all <= 0 (log-probabilities are) and the sums finite (so the flush of
-     * exp(y < -87.3) to 0 cannot turn Inf * tiny into NaN); fp_exp otherwise */
+    /* log_softmax: fp_exp_nonpos for the tile when its y are all <= 0 and
+     * its sums finite, as in row_bwd_write */
     int general = 0;
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = y + c * inner;

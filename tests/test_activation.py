@@ -537,3 +537,21 @@ def test_softmax_axis1_nonfinite_columns(rng):
             y, ref = f(x, 1), rf(x.astype(np.float64), 1)
         np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
         close(y, ref, np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [5, 40_000])  # a row in L1/L2, and a row split in blocks
+def test_log_softmax_backward_rows_any_y(dtype, c, rng):
+    g = rng.standard_normal((3, c)).astype(dtype)
+    y = -np.abs(rng.standard_normal((3, c)) * 40).astype(dtype)
+    y[1, 2] = 2.0                 # not a log-probability: the general exp
+    y[2] = np.maximum(y[2], -80)  # exp(y) * Inf stays Inf where exp(y) is a normal float
+    y[2, 1] = -np.inf
+    g[2, 0] = np.inf              # sum(g) = Inf: general exp, g - exp(y) * Inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = fp.log_softmax_backward(g, y)
+        ref = R.log_softmax_backward(g, y)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(out[fin], ref[fin], rtol=4 * tol(dtype)[0],
+                               atol=4 * tol(dtype)[0] * np.abs(ref[fin]).max())
