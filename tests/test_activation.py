@@ -469,3 +469,89 @@ def test_streaming_dropout_and_softmax(big_x):
             inplace = xs.copy()
             assert f(inplace, axis, out=inplace) is inplace  # streamed, in place
             np.testing.assert_array_equal(inplace, y)
+
+
+# ---- reduction over an inner axis (tile path): every C, ragged inner sizes ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_axis1_every_c_and_ragged_inner(dtype, rng):
+    for c in range(1, 41):
+        inner = int(rng.choice([1, 7, 17, 33, 100, 1031]))
+        x = (rng.standard_normal((3, c, inner)) * 6).astype(dtype)
+        g = rng.standard_normal(x.shape).astype(dtype)
+        x[0, rng.integers(c), :] += dtype(1e4)   # extreme logits: one dominant class
+        x[1, rng.integers(c), :] -= dtype(1e4)
+        for f, b, rf, rb in SM.values():
+            with fp.num_threads(1):
+                y1, gx1 = f(x, 1), b(g, f(x, 1), 1)
+            with fp.num_threads(2):
+                y, gx = f(x, 1), b(g, f(x, 1), 1)
+            np.testing.assert_array_equal(y, y1)
+            np.testing.assert_array_equal(gx, gx1)
+            ref = rf(x, 1)
+            np.testing.assert_allclose(y, ref, rtol=2 * tol(dtype)[0],
+                                       atol=4 * tol(dtype)[0] * max(1, np.abs(ref).max()), err_msg=f"C={c}")
+            ref_g = rb(g, y, 1)
+            np.testing.assert_allclose(gx, ref_g, rtol=4 * tol(dtype)[0],
+                                       atol=4 * tol(dtype)[0] * np.abs(ref_g).max(), err_msg=f"C={c}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_backward_tile_any_y(dtype, rng):
+    # y that no log_softmax produced (positive, huge, -Inf, NaN) and
+    # non-finite grad sums take the general exp; all as torch: g - exp(y) * sum(g)
+    shape = (2, 5, 300)
+    g = rng.standard_normal(shape).astype(dtype)
+    y = -np.abs(rng.standard_normal(shape) * 40).astype(dtype)  # down to < -87: flushed exp
+    y[0, :, 10] = [0.5, 3.0, -1.0, 60.0, -200.0]
+    y[0, 2, 20] = -np.inf
+    y[1, 3, 30] = np.nan
+    y[1, 1, 250] = 100.0 if dtype == np.float32 else 800.0  # exp overflows to Inf
+    g2 = g.copy()
+    g2[1, 0, 299] = np.inf  # sum(g) = Inf in that column
+    with np.errstate(over="ignore", invalid="ignore"):
+        for gg in (g, g2):
+            out = fp.log_softmax_backward(gg, y, 1)
+            ref = R.log_softmax_backward(gg.astype(np.float64), y.astype(np.float64), 1)
+            np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+            np.testing.assert_array_equal(np.isinf(out), np.isinf(ref.astype(dtype)))
+            fin = np.isfinite(out)
+            np.testing.assert_allclose(out[fin], ref[fin], rtol=4 * tol(dtype)[0],
+                                       atol=4 * tol(dtype)[0] * np.abs(ref[fin]).max())
+    # only the first tile column is special: the rest of the array is unaffected
+    y_ok = np.minimum(y, 0)
+    y_ok[np.isnan(y_ok)] = -1
+    close(fp.log_softmax_backward(g, y_ok, 1), R.log_softmax_backward(g, y_ok, 1), dtype, scale=4)
+
+
+def test_softmax_axis1_nonfinite_columns(rng):
+    x = rng.standard_normal((2, 21, 40)).astype(np.float32)
+    x[0, 3, 0] = np.nan
+    x[0, :, 1] = -np.inf
+    x[0, 5, 2] = np.inf
+    x[1, 0, 3] = -np.inf
+    x[1, 7, 4] = np.inf
+    x[1, 8, 4] = np.inf
+    for f, rf in ((fp.softmax, R.softmax), (fp.log_softmax, R.log_softmax)):
+        with np.errstate(invalid="ignore"):
+            y, ref = f(x, 1), rf(x.astype(np.float64), 1)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+        close(y, ref, np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [5, 40_000])  # a row in L1/L2, and a row split in blocks
+def test_log_softmax_backward_rows_any_y(dtype, c, rng):
+    g = rng.standard_normal((3, c)).astype(dtype)
+    y = -np.abs(rng.standard_normal((3, c)) * 40).astype(dtype)
+    y[1, 2] = 2.0                 # not a log-probability: the general exp
+    y[2] = np.maximum(y[2], -80)  # exp(y) * Inf stays Inf where exp(y) is a normal float
+    y[2, 1] = -np.inf
+    g[2, 0] = np.inf              # sum(g) = Inf: general exp, g - exp(y) * Inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = fp.log_softmax_backward(g, y)
+        ref = R.log_softmax_backward(g, y)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(out[fin], ref[fin], rtol=4 * tol(dtype)[0],
+                               atol=4 * tol(dtype)[0] * np.abs(ref[fin]).max())
