@@ -673,6 +673,32 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
  * per-element path. Groupings depend on the chunk only, not on threads. */
 #define FP_LN_GROUP 32
 
+/* One row chunk of the layer-norm backward's second pass: dx = (dy*w + xhat*cb
+ * + cc) * rs, and the column sums tw += dy*xhat, tb += dy, fused (one read of
+ * dy and x); has_w is a constant at each call. */
+FP_INLINE void FP_NAME(ln_grad_run)(const FP_T *FP_RESTRICT g, const FP_T *FP_RESTRICT x, const FP_T *FP_RESTRICT w,
+                                    FP_T *FP_RESTRICT dx, FP_T *FP_RESTRICT tw, FP_T *FP_RESTRICT tb, int64_t m,
+                                    FP_T hi, FP_T lo, FP_T rs, FP_T cb, FP_T cc, const int has_w)
+{
+    typedef FP_NAME(vt) vt;
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), vr = FP_NAME(vsplat)(rs), vcb = FP_NAME(vsplat)(cb),
+             vcc = FP_NAME(vsplat)(cc);
+    int64_t i = 0;
+    for (; i + FP_VL <= m; i += FP_VL) {
+        const vt gv = FP_NAME(vload)(g + i), xh = ((FP_NAME(vload)(x + i) - vh) - vl) * vr;
+        const vt gw = has_w ? gv * FP_NAME(vload)(w + i) : gv;
+        FP_NAME(vstore)(dx + i, (gw + (xh * vcb + vcc)) * vr);
+        FP_NAME(vstore)(tw + i, FP_NAME(vload)(tw + i) + gv * xh);
+        FP_NAME(vstore)(tb + i, FP_NAME(vload)(tb + i) + gv);
+    }
+    for (; i < m; i++) {
+        const FP_T xh = ((x[i] - hi) - lo) * rs, gw = has_w ? g[i] * w[i] : g[i];
+        dx[i] = (gw + (xh * cb + cc)) * rs;
+        tw[i] += g[i] * xh;
+        tb[i] += g[i];
+    }
+}
+
 FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, const double *mean,
                                                 const double *rstd, const FP_T *w, FP_T *dx, double *pw,
                                                 double *pb, FP_T *tw, FP_T *tb, int64_t D, int64_t r0, int64_t r1,
@@ -718,7 +744,7 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             }
         }
         /* dx = rstd * (dy*w - mean(dy*w) - xhat * mean(dy*w*xhat)) */
-        const FP_T cr = rs, cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
+        const FP_T cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
         for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
             const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
             FP_T *FP_RESTRICT dst = stream ? tmp : out + i0;
@@ -728,19 +754,10 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
                 FP_NAME(prefetch)(xs + D, m);
             }
             FP_T *FP_RESTRICT tws = tw + i0, *FP_RESTRICT tbs = tb + i0;
-            /* separate simple loops: GCC gives up vectorizing the fused one */
-            if (w) {
-                const FP_T *FP_RESTRICT ws = w + i0;
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = (gs[i] * ws[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
-            } else {
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = (gs[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
-            }
-            for (int64_t i = 0; i < m; i++) {
-                tws[i] += gs[i] * (((xs[i] - hi) - lo) * rs);
-                tbs[i] += gs[i];
-            }
+            if (w)
+                FP_NAME(ln_grad_run)(gs, xs, w + i0, dst, tws, tbs, m, hi, lo, rs, cb, cc, 1);
+            else
+                FP_NAME(ln_grad_run)(gs, xs, NULL, dst, tws, tbs, m, hi, lo, rs, cb, cc, 0);
             if (stream)
                 fp_stream_copy(out + i0, tmp, m);
         }
