@@ -1,8 +1,8 @@
 /* Body of norm.c, included once per dtype (FP_T, FP_S).
  *
- * Reductions run in 16 independent double lanes (GCC vectorizes that pattern
- * without -ffast-math) around a shift K = the first value of the channel /
- * row / group, so sum((x-K)^2) does not cancel for large means. Normalizing
+ * Reductions run in explicit data-type vectors folded into double every 1024
+ * values, around a shift K = the first value of the channel / row / group,
+ * so sum((x-K)^2) does not cancel for large means. Normalizing
  * uses the mean split in two FP_T parts (hi + lo): ((x - hi) - lo) is x - mean
  * to full FP_T precision, where x*a + b would lose ~1e-3 at mean 1e4 in
  * float32. Batch-norm eval mode is the folded x*a + b (as torch).
@@ -19,10 +19,10 @@
  */
 
 
-/* Explicit full-width (64-byte) vectors of the data type: GCC's x86-64-v4
- * clones auto-vectorize with 256-bit vectors only (its prefer-vector-width
- * default), and a float reduction is not vectorized at all without
- * -ffast-math. The lane arithmetic fixes the summation order (deterministic). */
+/* Explicit full-width (64-byte) vectors of the data type: GCC does not
+ * vectorize a float reduction at all without -ffast-math (it may not
+ * reassociate), and the explicit lanes fix the summation order, so results
+ * are deterministic. (No compares on these types: see pool_tmpl.h.) */
 typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
 #define FP_VL ((int64_t)(64 / sizeof(FP_T)))
 
