@@ -33,18 +33,6 @@ typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
  * double-level accuracy. */
 #define FP_FOLD ((int64_t)1024)
 
-FP_INLINE FP_NAME(vt) FP_NAME(vload)(const FP_T *p)
-{
-    FP_NAME(vt) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FP_INLINE void FP_NAME(vstore)(FP_T *p, FP_NAME(vt) v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 FP_INLINE FP_NAME(vt) FP_NAME(vsplat)(FP_T v)
 {
     FP_NAME(vt) r = {0};
@@ -79,8 +67,8 @@ FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, FP_T K, do
         const int64_t end = FP_MIN(n, i + FP_FOLD);
         vt s0 = {0}, s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
         for (; i + 4 * FP_VL <= end; i += 4 * FP_VL) {
-            vt d0 = FP_NAME(vload)(x + i) - k, d1 = FP_NAME(vload)(x + i + FP_VL) - k;
-            vt d2 = FP_NAME(vload)(x + i + 2 * FP_VL) - k, d3 = FP_NAME(vload)(x + i + 3 * FP_VL) - k;
+            vt d0 = fp_vload(FP_NAME(vt), x + i) - k, d1 = fp_vload(FP_NAME(vt), x + i + FP_VL) - k;
+            vt d2 = fp_vload(FP_NAME(vt), x + i + 2 * FP_VL) - k, d3 = fp_vload(FP_NAME(vt), x + i + 3 * FP_VL) - k;
             s0 += d0;
             s1 += d1;
             s2 += d2;
@@ -91,7 +79,7 @@ FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, FP_T K, do
             q3 += d3 * d3;
         }
         for (; i + FP_VL <= end; i += FP_VL) {
-            vt d0 = FP_NAME(vload)(x + i) - k;
+            vt d0 = fp_vload(FP_NAME(vt), x + i) - k;
             s0 += d0;
             q0 += d0 * d0;
         }
@@ -128,21 +116,21 @@ FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_R
         const int64_t end = FP_MIN(n, i + FP_FOLD);
         vt a0 = {0}, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (; i + 4 * FP_VL <= end; i += 4 * FP_VL) {
-            vt g0 = FP_NAME(vload)(dy + i), g1 = FP_NAME(vload)(dy + i + FP_VL);
-            vt g2 = FP_NAME(vload)(dy + i + 2 * FP_VL), g3 = FP_NAME(vload)(dy + i + 3 * FP_VL);
+            vt g0 = fp_vload(FP_NAME(vt), dy + i), g1 = fp_vload(FP_NAME(vt), dy + i + FP_VL);
+            vt g2 = fp_vload(FP_NAME(vt), dy + i + 2 * FP_VL), g3 = fp_vload(FP_NAME(vt), dy + i + 3 * FP_VL);
             a0 += g0;
             a1 += g1;
             a2 += g2;
             a3 += g3;
-            b0 += g0 * ((FP_NAME(vload)(x + i) - vh) - vl);
-            b1 += g1 * ((FP_NAME(vload)(x + i + FP_VL) - vh) - vl);
-            b2 += g2 * ((FP_NAME(vload)(x + i + 2 * FP_VL) - vh) - vl);
-            b3 += g3 * ((FP_NAME(vload)(x + i + 3 * FP_VL) - vh) - vl);
+            b0 += g0 * ((fp_vload(FP_NAME(vt), x + i) - vh) - vl);
+            b1 += g1 * ((fp_vload(FP_NAME(vt), x + i + FP_VL) - vh) - vl);
+            b2 += g2 * ((fp_vload(FP_NAME(vt), x + i + 2 * FP_VL) - vh) - vl);
+            b3 += g3 * ((fp_vload(FP_NAME(vt), x + i + 3 * FP_VL) - vh) - vl);
         }
         for (; i + FP_VL <= end; i += FP_VL) {
-            vt g0 = FP_NAME(vload)(dy + i);
+            vt g0 = fp_vload(FP_NAME(vt), dy + i);
             a0 += g0;
-            b0 += g0 * ((FP_NAME(vload)(x + i) - vh) - vl);
+            b0 += g0 * ((fp_vload(FP_NAME(vt), x + i) - vh) - vl);
         }
         sa += FP_NAME(vsum)((a0 + a1) + (a2 + a3));
         sb += FP_NAME(vsum)((b0 + b1) + (b2 + b3));
@@ -174,7 +162,7 @@ FP_INLINE void FP_NAME(norm_apply_run)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTR
              vb = FP_NAME(vsplat)(shift);
     int64_t i = 0;
     for (; i + FP_VL <= n; i += FP_VL)
-        FP_NAME(vstore)(y + i, ((FP_NAME(vload)(x + i) - vh) - vl) * va + vb);
+        fp_vstore(y + i, ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * va + vb);
     for (; i < n; i++)
         y[i] = ((x[i] - hi) - lo) * scale + shift;
 }
@@ -188,7 +176,7 @@ FP_INLINE void FP_NAME(norm_grad_run)(const FP_T *FP_RESTRICT dy, const FP_T *FP
              vc = FP_NAME(vsplat)(c);
     int64_t i = 0;
     for (; i + FP_VL <= n; i += FP_VL)
-        FP_NAME(vstore)(dx + i, FP_NAME(vload)(dy + i) * va + (((FP_NAME(vload)(x + i) - vh) - vl) * vb + vc));
+        fp_vstore(dx + i, fp_vload(FP_NAME(vt), dy + i) * va + (((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vb + vc));
     for (; i < n; i++)
         dx[i] = dy[i] * a + (((x[i] - hi) - lo) * b + c);
 }
@@ -599,12 +587,12 @@ FP_INLINE void FP_NAME(ln_apply_run)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRIC
     const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), vr = FP_NAME(vsplat)(rs);
     int64_t i = 0;
     for (; i + FP_VL <= m; i += FP_VL) {
-        vt t = ((FP_NAME(vload)(x + i) - vh) - vl) * vr;
+        vt t = ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vr;
         if (has_w)
-            t *= FP_NAME(vload)(w + i);
+            t *= fp_vload(FP_NAME(vt), w + i);
         if (has_b)
-            t += FP_NAME(vload)(b + i);
-        FP_NAME(vstore)(y + i, t);
+            t += fp_vload(FP_NAME(vt), b + i);
+        fp_vstore(y + i, t);
     }
     for (; i < m; i++) {
         FP_T t = ((x[i] - hi) - lo) * rs;
@@ -685,11 +673,11 @@ FP_INLINE void FP_NAME(ln_grad_run)(const FP_T *FP_RESTRICT g, const FP_T *FP_RE
              vcc = FP_NAME(vsplat)(cc);
     int64_t i = 0;
     for (; i + FP_VL <= m; i += FP_VL) {
-        const vt gv = FP_NAME(vload)(g + i), xh = ((FP_NAME(vload)(x + i) - vh) - vl) * vr;
-        const vt gw = has_w ? gv * FP_NAME(vload)(w + i) : gv;
-        FP_NAME(vstore)(dx + i, (gw + (xh * vcb + vcc)) * vr);
-        FP_NAME(vstore)(tw + i, FP_NAME(vload)(tw + i) + gv * xh);
-        FP_NAME(vstore)(tb + i, FP_NAME(vload)(tb + i) + gv);
+        const vt gv = fp_vload(FP_NAME(vt), g + i), xh = ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vr;
+        const vt gw = has_w ? gv * fp_vload(FP_NAME(vt), w + i) : gv;
+        fp_vstore(dx + i, (gw + (xh * vcb + vcc)) * vr);
+        fp_vstore(tw + i, fp_vload(FP_NAME(vt), tw + i) + gv * xh);
+        fp_vstore(tb + i, fp_vload(FP_NAME(vt), tb + i) + gv);
     }
     for (; i < m; i++) {
         const FP_T xh = ((x[i] - hi) - lo) * rs, gw = has_w ? g[i] * w[i] : g[i];
@@ -724,15 +712,15 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             int64_t i = 0;
             for (; i + 2 * FP_VL <= m; i += 2 * FP_VL) {
                 const int64_t k = i0 + i;
-                FP_NAME(vt) g0 = FP_NAME(vload)(g + k), g1 = FP_NAME(vload)(g + k + FP_VL);
+                FP_NAME(vt) g0 = fp_vload(FP_NAME(vt), g + k), g1 = fp_vload(FP_NAME(vt), g + k + FP_VL);
                 if (w) {
-                    g0 *= FP_NAME(vload)(w + k);
-                    g1 *= FP_NAME(vload)(w + k + FP_VL);
+                    g0 *= fp_vload(FP_NAME(vt), w + k);
+                    g1 *= fp_vload(FP_NAME(vt), w + k + FP_VL);
                 }
                 a0 += g0;
                 a1 += g1;
-                b0 += g0 * (((FP_NAME(vload)(xr + k) - hi) - lo) * rs);
-                b1 += g1 * (((FP_NAME(vload)(xr + k + FP_VL) - hi) - lo) * rs);
+                b0 += g0 * (((fp_vload(FP_NAME(vt), xr + k) - hi) - lo) * rs);
+                b1 += g1 * (((fp_vload(FP_NAME(vt), xr + k + FP_VL) - hi) - lo) * rs);
             }
             sa += FP_NAME(vsum)(a0 + a1);
             sb += FP_NAME(vsum)(b0 + b1);

@@ -73,18 +73,6 @@ typedef FP_T FP_NAME(pv) __attribute__((vector_size(64)));
 typedef FP_IT FP_NAME(pi) __attribute__((vector_size(64)));
 #define FP_PVL ((int64_t)(64 / sizeof(FP_T)))
 
-FP_INLINE FP_NAME(pv) FP_NAME(pload)(const FP_T *p)
-{
-    FP_NAME(pv) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FP_INLINE void FP_NAME(pstore)(FP_T *p, FP_NAME(pv) v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* Selects (NaN-sticky max, the empty-window divide) run on 32-byte vectors:
  * GCC 12 splits a 64-byte vector compare into scalars inside target_clones
  * functions (checked in the x86-64-v4 clone's code), while 32-byte compares
@@ -92,18 +80,6 @@ FP_INLINE void FP_NAME(pstore)(FP_T *p, FP_NAME(pv) v)
 typedef FP_T FP_NAME(hv) __attribute__((vector_size(32)));
 typedef FP_IT FP_NAME(hm) __attribute__((vector_size(32)));
 #define FP_HVL ((int64_t)(32 / sizeof(FP_T)))
-
-FP_INLINE FP_NAME(hv) FP_NAME(hload)(const FP_T *p)
-{
-    FP_NAME(hv) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FP_INLINE void FP_NAME(hstore)(FP_T *p, FP_NAME(hv) v)
-{
-    memcpy(p, &v, sizeof v);
-}
 
 FP_INLINE FP_NAME(hv) FP_NAME(hmaxnan)(FP_NAME(hv) m, FP_NAME(hv) v)
 {
@@ -151,10 +127,10 @@ FP_INLINE void FP_NAME(vert_max)(const FP_T *FP_RESTRICT plane, int64_t W, int64
     const FP_T *FP_RESTRICT r0 = plane + ih * W;
     int64_t c = 0;
     for (; c + FP_HVL <= W; c += FP_HVL) {
-        FP_NAME(hv) m = FP_NAME(hload)(r0 + c);
+        FP_NAME(hv) m = fp_vload(FP_NAME(hv), r0 + c);
         for (int64_t r = ih + dh; r < ih_end; r += dh)
-            m = FP_NAME(hmaxnan)(m, FP_NAME(hload)(plane + r * W + c));
-        FP_NAME(hstore)(out + c, m);
+            m = FP_NAME(hmaxnan)(m, fp_vload(FP_NAME(hv), plane + r * W + c));
+        fp_vstore(out + c, m);
     }
     for (; c < W; c++) {
         FP_T m = r0[c];
@@ -171,10 +147,10 @@ FP_INLINE void FP_NAME(vert_sum)(const FP_T *FP_RESTRICT plane, int64_t W, int64
     const FP_T *FP_RESTRICT r0 = plane + ihs * W;
     int64_t c = 0;
     for (; c + FP_PVL <= W; c += FP_PVL) {
-        FP_NAME(pv) s = FP_NAME(pload)(r0 + c);
+        FP_NAME(pv) s = fp_vload(FP_NAME(pv), r0 + c);
         for (int64_t r = ihs + 1; r < ihe; r++)
-            s += FP_NAME(pload)(plane + r * W + c);
-        FP_NAME(pstore)(out + c, s);
+            s += fp_vload(FP_NAME(pv), plane + r * W + c);
+        fp_vstore(out + c, s);
     }
     for (; c < W; c++) {
         FP_T s = r0[c];
@@ -194,9 +170,9 @@ FP_INLINE void FP_NAME(deinterleave)(const FP_T *FP_RESTRICT row, FP_T *FP_RESTR
         mo[j] = 2 * j + 1;
     }
     for (int64_t j = 0; j < half; j += FP_PVL) {
-        FP_NAME(pv) a = FP_NAME(pload)(row + 2 * j), b = FP_NAME(pload)(row + 2 * j + FP_PVL);
-        FP_NAME(pstore)(ev + j, __builtin_shuffle(a, b, me));
-        FP_NAME(pstore)(od + j, __builtin_shuffle(a, b, mo));
+        FP_NAME(pv) a = fp_vload(FP_NAME(pv), row + 2 * j), b = fp_vload(FP_NAME(pv), row + 2 * j + FP_PVL);
+        fp_vstore(ev + j, __builtin_shuffle(a, b, me));
+        fp_vstore(od + j, __builtin_shuffle(a, b, mo));
     }
 }
 
@@ -214,23 +190,23 @@ FP_INLINE void FP_NAME(horiz)(FP_T *FP_RESTRICT row, FP_T *FP_RESTRICT h, const 
     }
     if (is_max) {
         for (int64_t ow = 0; ow < p->owr; ow += FP_HVL) {
-            FP_NAME(hv) acc = FP_NAME(hload)(ev + ow);
+            FP_NAME(hv) acc = fp_vload(FP_NAME(hv), ev + ow);
             for (int64_t k = 1; k < g->kw; k++) {
                 const int64_t t = k * g->dw;
                 const FP_T *src = sw == 2 ? (t & 1 ? od : ev) + t / 2 : row + t;
-                acc = FP_NAME(hmaxnan)(acc, FP_NAME(hload)(src + ow));
+                acc = FP_NAME(hmaxnan)(acc, fp_vload(FP_NAME(hv), src + ow));
             }
-            FP_NAME(hstore)(h + ow, acc);
+            fp_vstore(h + ow, acc);
         }
     } else {
         for (int64_t ow = 0; ow < p->owr; ow += FP_PVL) {
-            FP_NAME(pv) acc = FP_NAME(pload)(ev + ow);
+            FP_NAME(pv) acc = fp_vload(FP_NAME(pv), ev + ow);
             for (int64_t k = 1; k < g->kw; k++) {
                 const int64_t t = k * g->dw;
                 const FP_T *src = sw == 2 ? (t & 1 ? od : ev) + t / 2 : row + t;
-                acc += FP_NAME(pload)(src + ow);
+                acc += fp_vload(FP_NAME(pv), src + ow);
             }
-            FP_NAME(pstore)(h + ow, acc);
+            fp_vstore(h + ow, acc);
         }
     }
 }
@@ -536,10 +512,10 @@ FP_INLINE void FP_NAME(avg_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_REST
         f = (FP_T)(ihe - ihs);
     }
     for (int64_t ow = 0; ow < p->owr; ow += FP_HVL) {
-        FP_NAME(hv) d = FP_NAME(hload)(tw + ow) * f;
+        FP_NAME(hv) d = fp_vload(FP_NAME(hv), tw + ow) * f;
         FP_NAME(hm) nonempty = d != 0;
-        FP_NAME(hv) q = FP_NAME(hload)(h + ow) / d;
-        FP_NAME(hstore)(h + ow, (FP_NAME(hv))((FP_NAME(hm))q & nonempty)); /* empty window: 0 */
+        FP_NAME(hv) q = fp_vload(FP_NAME(hv), h + ow) / d;
+        fp_vstore(h + ow, (FP_NAME(hv))((FP_NAME(hm))q & nonempty)); /* empty window: 0 */
     }
     memcpy(yrow, h, sizeof(FP_T) * (size_t)g->OW);
 }
@@ -593,36 +569,16 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
         return FP_OK;
     int nt = fp_threads_for(g->planes * g->H * g->W, n_threads);
     const int stream = g->OW <= FP_STREAM_CHUNK && rows * g->OW * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
+    /* strides 1 and 2: separable; others: tap loops with a per-row divisor row */
+    const int sep = g->sw == 1 || g->sw == 2;
+    const FP_NAME(sep_plan_t) plan = FP_NAME(sep_plan)(g);
     int64_t *tab = FP_NAME(avg_tables)(g);
-    if (!tab)
-        return FP_ERR_NOMEM;
-    if (g->sw == 1 || g->sw == 2) {
-        const FP_NAME(sep_plan_t) plan = FP_NAME(sep_plan)(g);
-        FP_T *wt = FP_NAME(avg_wtables)(g, tab, plan.owr);
-        FP_T *buf = FP_NAME(sep_alloc)(&plan, nt, 0);
-        if (!wt || !buf) {
-            free(wt);
-            free(buf);
-            free(tab);
-            return FP_ERR_NOMEM;
-        }
-        #pragma omp parallel num_threads(nt)
-        {
-            const int t = fp_thread_num(), T = fp_team_size();
-            const int64_t nchunks = fp_dyn_chunks(rows, T);
-            #pragma omp for schedule(dynamic, 1)
-            for (int64_t chunk = 0; chunk < nchunks; chunk++)
-                FP_NAME(avg_rows_sep)(x, y, g, &plan, wt, buf + plan.len * t, count_include_pad, divisor_override,
-                                      rows * chunk / nchunks, rows * (chunk + 1) / nchunks, stream);
-        }
+    FP_T *wt = sep && tab ? FP_NAME(avg_wtables)(g, tab, plan.owr) : NULL;
+    FP_T *buf = sep ? FP_NAME(sep_alloc)(&plan, nt, 0) : malloc(sizeof(FP_T) * (size_t)(g->OW * nt));
+    if (!tab || (sep && !wt) || !buf) {
+        free(tab);
         free(wt);
         free(buf);
-        free(tab);
-        return FP_OK;
-    }
-    FP_T *div = malloc(sizeof(FP_T) * (size_t)(g->OW * nt));
-    if (!div) {
-        free(tab);
         return FP_ERR_NOMEM;
     }
     #pragma omp parallel num_threads(nt)
@@ -630,12 +586,19 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
         const int t = fp_thread_num(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t chunk = 0; chunk < nchunks; chunk++)
-            FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, div + t * g->OW,
-                              rows * chunk / nchunks, rows * (chunk + 1) / nchunks, stream);
+        for (int64_t chunk = 0; chunk < nchunks; chunk++) {
+            const int64_t r0 = rows * chunk / nchunks, r1 = rows * (chunk + 1) / nchunks;
+            if (sep)
+                FP_NAME(avg_rows_sep)(x, y, g, &plan, wt, buf + plan.len * t, count_include_pad, divisor_override,
+                                      r0, r1, stream);
+            else
+                FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, buf + t * g->OW, r0, r1,
+                                  stream);
+        }
     }
     free(tab);
-    free(div);
+    free(wt);
+    free(buf);
     return FP_OK;
 }
 
