@@ -520,43 +520,30 @@ FP_INLINE void FP_NAME(avg_row_sep)(const FP_T *FP_RESTRICT plane, FP_T *FP_REST
     memcpy(yrow, h, sizeof(FP_T) * (size_t)g->OW);
 }
 
-FP_CLONES static void FP_NAME(avg_rows_sep)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
-                                            const FP_NAME(sep_plan_t) *plan, const FP_T *wt, FP_T *buf,
-                                            int count_include_pad, int64_t divisor_override, int64_t r0,
-                                            int64_t r1, int stream)
-{
-    const int64_t plane_sz = g->H * g->W;
-    FP_NAME(stage_t) st;
-    st.count = st.first = 0;
-    const int64_t pd = FP_POOL_PF_ROWS;
-    for (int64_t r = r0; r < r1; r++) {
-        FP_NAME(prefetch_rows)(x, g, r, r1, pd);
-        const FP_T *plane = x + (r / g->OH) * plane_sz;
-        FP_T *yrow = FP_NAME(stage_row)(&st, y, r, g->OW, stream);
-        if (g->sw == 2)
-            FP_NAME(avg_row_sep)(plane, yrow, buf, g, plan, wt, count_include_pad, divisor_override, r % g->OH, 2);
-        else
-            FP_NAME(avg_row_sep)(plane, yrow, buf, g, plan, wt, count_include_pad, divisor_override, r % g->OH, 1);
-    }
-    FP_NAME(stage_flush)(&st, y, stream);
-}
-
+/* Output rows [r0, r1): separable (plan/wt/buf, strides 1-2) or tap loops
+ * (tab/div). */
 FP_CLONES static void FP_NAME(avg_rows)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g, const int64_t *tab,
-                                        int count_include_pad, int64_t divisor_override, FP_T *div,
-                                        int64_t r0, int64_t r1, int stream)
+                                        const FP_NAME(sep_plan_t) *plan, const FP_T *wt, FP_T *buf,
+                                        int count_include_pad, int64_t divisor_override, int64_t r0, int64_t r1,
+                                        int stream)
 {
     const int64_t *lo = tab, *hi = tab + g->kw, *wpad = tab + 2 * g->kw, *wclip = wpad + g->OW;
     const int64_t plane_sz = g->H * g->W;
     FP_NAME(stage_t) st;
     st.count = st.first = 0;
-    const int64_t pd = FP_POOL_PF_ROWS;
     for (int64_t r = r0; r < r1; r++) {
-        FP_NAME(prefetch_rows)(x, g, r, r1, pd);
+        FP_NAME(prefetch_rows)(x, g, r, r1, FP_POOL_PF_ROWS);
         const FP_T *plane = x + (r / g->OH) * plane_sz;
         int64_t oh = r % g->OH, ihs, ihe;
-        FP_NAME(avg_divisors)(g, oh, count_include_pad, divisor_override, wpad, wclip, div, &ihs, &ihe);
         FP_T *yrow = FP_NAME(stage_row)(&st, y, r, g->OW, stream);
-        FP_NAME(avg_row)(plane, yrow, g, ihs, ihe, lo, hi, div, g->sw); /* strides > 2 only */
+        if (g->sw == 2) {
+            FP_NAME(avg_row_sep)(plane, yrow, buf, g, plan, wt, count_include_pad, divisor_override, oh, 2);
+        } else if (g->sw == 1) {
+            FP_NAME(avg_row_sep)(plane, yrow, buf, g, plan, wt, count_include_pad, divisor_override, oh, 1);
+        } else {
+            FP_NAME(avg_divisors)(g, oh, count_include_pad, divisor_override, wpad, wclip, buf, &ihs, &ihe);
+            FP_NAME(avg_row)(plane, yrow, g, ihs, ihe, lo, hi, buf, g->sw);
+        }
     }
     FP_NAME(stage_flush)(&st, y, stream);
 }
@@ -572,9 +559,10 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
     /* strides 1 and 2: separable; others: tap loops with a per-row divisor row */
     const int sep = g->sw == 1 || g->sw == 2;
     const FP_NAME(sep_plan_t) plan = FP_NAME(sep_plan)(g);
+    const int64_t per_thread = sep ? plan.len : g->OW;
     int64_t *tab = FP_NAME(avg_tables)(g);
     FP_T *wt = sep && tab ? FP_NAME(avg_wtables)(g, tab, plan.owr) : NULL;
-    FP_T *buf = sep ? FP_NAME(sep_alloc)(&plan, nt, 0) : malloc(sizeof(FP_T) * (size_t)(g->OW * nt));
+    FP_T *buf = sep ? FP_NAME(sep_alloc)(&plan, nt, 0) : malloc(sizeof(FP_T) * (size_t)(per_thread * nt));
     if (!tab || (sep && !wt) || !buf) {
         free(tab);
         free(wt);
@@ -586,15 +574,9 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
         const int t = fp_thread_num(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t chunk = 0; chunk < nchunks; chunk++) {
-            const int64_t r0 = rows * chunk / nchunks, r1 = rows * (chunk + 1) / nchunks;
-            if (sep)
-                FP_NAME(avg_rows_sep)(x, y, g, &plan, wt, buf + plan.len * t, count_include_pad, divisor_override,
-                                      r0, r1, stream);
-            else
-                FP_NAME(avg_rows)(x, y, g, tab, count_include_pad, divisor_override, buf + t * g->OW, r0, r1,
-                                  stream);
-        }
+        for (int64_t chunk = 0; chunk < nchunks; chunk++)
+            FP_NAME(avg_rows)(x, y, g, tab, &plan, wt, buf + per_thread * t, count_include_pad, divisor_override,
+                              rows * chunk / nchunks, rows * (chunk + 1) / nchunks, stream);
     }
     free(tab);
     free(wt);
