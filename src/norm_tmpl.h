@@ -778,16 +778,26 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         return FP_ERR_NOMEM;
     }
     const int stream = FP_NAME(use_stream)(3 * M * D);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int64_t k = 0; k < nch; k++)
-        FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
-                                  scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
-                                  M * (k + 1) / nch, stream);
-    for (int64_t k = 0; k < nch; k++)
-        for (int64_t i = 0; i < D; i++) {
-            dw[i] += part[2 * D * k + i];
-            db[i] += part[2 * D * k + D + i];
+    /* column blocks of the chunk fold: each column still sums its chunks in
+     * chunk order (thread-count independent), the blocks run in parallel */
+    const int64_t fold_block = 256, nfold = (D + fold_block - 1) / fold_block;
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t k = 0; k < nch; k++)
+            FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
+                                      scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
+                                      M * (k + 1) / nch, stream);
+        #pragma omp for schedule(static)
+        for (int64_t bk = 0; bk < nfold; bk++) {
+            const int64_t i0 = bk * fold_block, i1 = FP_MIN(D, i0 + fold_block);
+            for (int64_t k = 0; k < nch; k++)
+                for (int64_t i = i0; i < i1; i++) {
+                    dw[i] += part[2 * D * k + i];
+                    db[i] += part[2 * D * k + D + i];
+                }
         }
+    }
     free(part);
     free(scratch);
     return FP_OK;
