@@ -3,9 +3,10 @@
  * semantics (see fastprims/norm.py).
  *
  * Statistics are returned in double whatever the data type: they are
- * accumulated in double around a per-channel/row shift (the first value), so
- * float32 data with a large mean (1e4) and unit spread keeps its variance,
- * and the backward reuses the exact mean.
+ * accumulated around a per-channel/row shift (the first value) in data-type
+ * vector partials folded into double every 1024 values, so float32 data with
+ * a large mean (1e4) and unit spread keeps its variance, and the backward
+ * reuses the mean the forward used.
  */
 #ifndef FP_NORM_H
 #define FP_NORM_H

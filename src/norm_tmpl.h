@@ -1,8 +1,8 @@
 /* Body of norm.c, included once per dtype (FP_T, FP_S).
  *
- * Reductions run in 16 independent double lanes (GCC vectorizes that pattern
- * without -ffast-math) around a shift K = the first value of the channel /
- * row / group, so sum((x-K)^2) does not cancel for large means. Normalizing
+ * Reductions run in explicit data-type vectors folded into double every 1024
+ * values, around a shift K = the first value of the channel / row / group,
+ * so sum((x-K)^2) does not cancel for large means. Normalizing
  * uses the mean split in two FP_T parts (hi + lo): ((x - hi) - lo) is x - mean
  * to full FP_T precision, where x*a + b would lose ~1e-3 at mean 1e4 in
  * float32. Batch-norm eval mode is the folded x*a + b (as torch).
@@ -19,34 +19,75 @@
  */
 
 
-/* s = sum(x - K), q = sum((x - K)^2) over n contiguous values. Four
- * independent vector accumulators per sum: with one, the 4-cycle add latency
- * capped the loop at ~12 GB/s, below memory speed. */
-FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, double K, double *s, double *q)
+/* Explicit full-width (64-byte) vectors of the data type: GCC does not
+ * vectorize a float reduction at all without -ffast-math (it may not
+ * reassociate), and the explicit lanes fix the summation order, so results
+ * are deterministic. (No compares on these types: see pool_tmpl.h.) */
+typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
+#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+
+/* Reductions accumulate FP_T vector partials over blocks of FP_FOLD values
+ * and fold each block into a double: full vector rate (no float->double
+ * conversion per element; that halved it), and each FP_T lane only ever sums
+ * FP_FOLD / (4 * FP_VL) = 16 float32 values, so long rows/planes keep
+ * double-level accuracy. */
+#define FP_FOLD ((int64_t)1024)
+
+FP_INLINE FP_NAME(vt) FP_NAME(vsplat)(FP_T v)
 {
-    const fp_v8d k = fp_splat8d(K);
-    fp_v8d s0 = fp_splat8d(0), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+    FP_NAME(vt) r = {0};
+    return r + v;
+}
+
+/* Lane sum in double, in a fixed order. */
+FP_INLINE double FP_NAME(vsum)(FP_NAME(vt) v)
+{
+    fp_v8d acc;
+    if (sizeof(FP_T) == sizeof(float)) {
+        fp_v8f a, b;
+        memcpy(&a, &v, sizeof a);
+        memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+        acc = __builtin_convertvector(a, fp_v8d) + __builtin_convertvector(b, fp_v8d);
+    } else {
+        memcpy(&acc, &v, sizeof acc);
+    }
+    return fp_hsum8d(acc);
+}
+
+/* s = sum(x - K), q = sum((x - K)^2) over n contiguous values, K a value of
+ * the data (the first of the row/plane/group), so x - K does not cancel for
+ * large means. Four independent accumulator chains hide the add latency. */
+FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, FP_T K, double *s, double *q)
+{
+    typedef FP_NAME(vt) vt;
+    const vt k = FP_NAME(vsplat)(K);
+    double ss = 0, qq = 0;
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        fp_v8d d0 = fp_load8d(x + i) - k, d1 = fp_load8d(x + i + 8) - k;
-        fp_v8d d2 = fp_load8d(x + i + 16) - k, d3 = fp_load8d(x + i + 24) - k;
-        s0 += d0;
-        s1 += d1;
-        s2 += d2;
-        s3 += d3;
-        q0 += d0 * d0;
-        q1 += d1 * d1;
-        q2 += d2 * d2;
-        q3 += d3 * d3;
+    while (i + FP_VL <= n) {
+        const int64_t end = FP_MIN(n, i + FP_FOLD);
+        vt s0 = {0}, s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+        for (; i + 4 * FP_VL <= end; i += 4 * FP_VL) {
+            vt d0 = fp_vload(FP_NAME(vt), x + i) - k, d1 = fp_vload(FP_NAME(vt), x + i + FP_VL) - k;
+            vt d2 = fp_vload(FP_NAME(vt), x + i + 2 * FP_VL) - k, d3 = fp_vload(FP_NAME(vt), x + i + 3 * FP_VL) - k;
+            s0 += d0;
+            s1 += d1;
+            s2 += d2;
+            s3 += d3;
+            q0 += d0 * d0;
+            q1 += d1 * d1;
+            q2 += d2 * d2;
+            q3 += d3 * d3;
+        }
+        for (; i + FP_VL <= end; i += FP_VL) {
+            vt d0 = fp_vload(FP_NAME(vt), x + i) - k;
+            s0 += d0;
+            q0 += d0 * d0;
+        }
+        ss += FP_NAME(vsum)((s0 + s1) + (s2 + s3));
+        qq += FP_NAME(vsum)((q0 + q1) + (q2 + q3));
     }
-    for (; i + 8 <= n; i += 8) {
-        fp_v8d d0 = fp_load8d(x + i) - k;
-        s0 += d0;
-        q0 += d0 * d0;
-    }
-    double ss = fp_hsum8d((s0 + s1) + (s2 + s3)), qq = fp_hsum8d((q0 + q1) + (q2 + q3));
     for (; i < n; i++) {
-        double d = (double)x[i] - K;
+        double d = (double)x[i] - (double)K;
         ss += d;
         qq += d * d;
     }
@@ -54,31 +95,46 @@ FP_INLINE void FP_NAME(moments)(const FP_T *FP_RESTRICT x, int64_t n, double K, 
     *q = qq;
 }
 
-/* sdy = sum(dy), sdyx = sum(dy * (x - mean)) over n contiguous values. */
+FP_INLINE void FP_NAME(split)(double v, FP_T *hi, FP_T *lo)
+{
+    *hi = (FP_T)v;
+    *lo = (FP_T)(v - (double)*hi);
+}
+
+/* sdy = sum(dy), sdyx = sum(dy * (x - mean)) over n contiguous values, with
+ * x - mean formed as ((x - hi) - lo) in FP_T (see split). */
 FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x, int64_t n,
                                     double mean, double *sdy, double *sdyx)
 {
-    const fp_v8d m = fp_splat8d(mean);
-    fp_v8d a0 = fp_splat8d(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    typedef FP_NAME(vt) vt;
+    FP_T hi, lo;
+    FP_NAME(split)(mean, &hi, &lo);
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo);
+    double sa = 0, sb = 0;
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        fp_v8d g0 = fp_load8d(dy + i), g1 = fp_load8d(dy + i + 8);
-        fp_v8d g2 = fp_load8d(dy + i + 16), g3 = fp_load8d(dy + i + 24);
-        a0 += g0;
-        a1 += g1;
-        a2 += g2;
-        a3 += g3;
-        b0 += g0 * (fp_load8d(x + i) - m);
-        b1 += g1 * (fp_load8d(x + i + 8) - m);
-        b2 += g2 * (fp_load8d(x + i + 16) - m);
-        b3 += g3 * (fp_load8d(x + i + 24) - m);
+    while (i + FP_VL <= n) {
+        const int64_t end = FP_MIN(n, i + FP_FOLD);
+        vt a0 = {0}, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (; i + 4 * FP_VL <= end; i += 4 * FP_VL) {
+            vt g0 = fp_vload(FP_NAME(vt), dy + i), g1 = fp_vload(FP_NAME(vt), dy + i + FP_VL);
+            vt g2 = fp_vload(FP_NAME(vt), dy + i + 2 * FP_VL), g3 = fp_vload(FP_NAME(vt), dy + i + 3 * FP_VL);
+            a0 += g0;
+            a1 += g1;
+            a2 += g2;
+            a3 += g3;
+            b0 += g0 * ((fp_vload(FP_NAME(vt), x + i) - vh) - vl);
+            b1 += g1 * ((fp_vload(FP_NAME(vt), x + i + FP_VL) - vh) - vl);
+            b2 += g2 * ((fp_vload(FP_NAME(vt), x + i + 2 * FP_VL) - vh) - vl);
+            b3 += g3 * ((fp_vload(FP_NAME(vt), x + i + 3 * FP_VL) - vh) - vl);
+        }
+        for (; i + FP_VL <= end; i += FP_VL) {
+            vt g0 = fp_vload(FP_NAME(vt), dy + i);
+            a0 += g0;
+            b0 += g0 * ((fp_vload(FP_NAME(vt), x + i) - vh) - vl);
+        }
+        sa += FP_NAME(vsum)((a0 + a1) + (a2 + a3));
+        sb += FP_NAME(vsum)((b0 + b1) + (b2 + b3));
     }
-    for (; i + 8 <= n; i += 8) {
-        fp_v8d g0 = fp_load8d(dy + i);
-        a0 += g0;
-        b0 += g0 * (fp_load8d(x + i) - m);
-    }
-    double sa = fp_hsum8d((a0 + a1) + (a2 + a3)), sb = fp_hsum8d((b0 + b1) + (b2 + b3));
     for (; i < n; i++) {
         double g = (double)dy[i];
         sa += g;
@@ -97,57 +153,72 @@ FP_INLINE void FP_NAME(prefetch)(const FP_T *p, int64_t n)
         __builtin_prefetch(p + i);
 }
 
-/* y = ((x - hi) - lo) * scale + shift; `stream`: through an L1 buffer with
- * non-temporal stores (see norm_vec.h). */
+/* y[0..n) = ((x - hi) - lo) * scale + shift */
+FP_INLINE void FP_NAME(norm_apply_run)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
+                                       FP_T scale, FP_T shift)
+{
+    typedef FP_NAME(vt) vt;
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), va = FP_NAME(vsplat)(scale),
+             vb = FP_NAME(vsplat)(shift);
+    int64_t i = 0;
+    for (; i + FP_VL <= n; i += FP_VL)
+        fp_vstore(y + i, ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * va + vb);
+    for (; i < n; i++)
+        y[i] = ((x[i] - hi) - lo) * scale + shift;
+}
+
+/* dx[0..n) = dy * a + ((x - hi) - lo) * b + c */
+FP_INLINE void FP_NAME(norm_grad_run)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT dx,
+                                      int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b, FP_T c)
+{
+    typedef FP_NAME(vt) vt;
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), va = FP_NAME(vsplat)(a), vb = FP_NAME(vsplat)(b),
+             vc = FP_NAME(vsplat)(c);
+    int64_t i = 0;
+    for (; i + FP_VL <= n; i += FP_VL)
+        fp_vstore(dx + i, fp_vload(FP_NAME(vt), dy + i) * va + (((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vb + vc));
+    for (; i < n; i++)
+        dx[i] = dy[i] * a + (((x[i] - hi) - lo) * b + c);
+}
+
+/* The same, `stream`: through an L1 buffer with non-temporal stores (see
+ * norm_vec.h). */
 FP_INLINE void FP_NAME(norm_apply)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
                                    FP_T scale, FP_T shift, int stream)
 {
     if (!stream) {
-        for (int64_t i = 0; i < n; i++)
-            y[i] = ((x[i] - hi) - lo) * scale + shift;
+        FP_NAME(norm_apply_run)(x, y, n, hi, lo, scale, shift);
         return;
     }
     FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
         const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
-        const FP_T *FP_RESTRICT xs = x + i0;
-        for (int64_t i = 0; i < m; i++)
-            tmp[i] = ((xs[i] - hi) - lo) * scale + shift;
+        FP_NAME(norm_apply_run)(x + i0, tmp, m, hi, lo, scale, shift);
         fp_stream_copy(y + i0, tmp, m);
     }
 }
 
-/* dx = dy * a + ((x - hi) - lo) * b + c */
 FP_INLINE void FP_NAME(norm_grad_apply)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x,
                                         FP_T *FP_RESTRICT dx, int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b,
                                         FP_T c, int stream)
 {
     if (!stream) {
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * a + ((x[i] - hi) - lo) * b + c;
+        FP_NAME(norm_grad_run)(dy, x, dx, n, hi, lo, a, b, c);
         return;
     }
     FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
         const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
-        const FP_T *FP_RESTRICT gs = dy + i0, *FP_RESTRICT xs = x + i0;
-        for (int64_t i = 0; i < m; i++)
-            tmp[i] = gs[i] * a + ((xs[i] - hi) - lo) * b + c;
+        FP_NAME(norm_grad_run)(dy + i0, x + i0, tmp, m, hi, lo, a, b, c);
         fp_stream_copy(dx + i0, tmp, m);
     }
 }
 
-/* Stream an output of `total` elements? Only when it is far larger than the
- * caches (each thread fences once, after its share). */
-static inline int FP_NAME(use_stream)(int64_t total)
+/* Stream the output of an op that touches `touched` elements (inputs and
+ * output)? See fp_norm_stream_min in norm.c. */
+static inline int FP_NAME(use_stream)(int64_t touched)
 {
-    return total * (int64_t)sizeof(FP_T) >= FP_STREAM_MIN_BYTES;
-}
-
-FP_INLINE void FP_NAME(split)(double v, FP_T *hi, FP_T *lo)
-{
-    *hi = (FP_T)v;
-    *lo = (FP_T)(v - (double)*hi);
+    return touched * (int64_t)sizeof(FP_T) >= fp_norm_stream_min();
 }
 
 static inline void FP_NAME(finish_stats)(double K, double s, double q, int64_t m, double eps, double *mean,
@@ -197,7 +268,7 @@ static void FP_NAME(col_channel_sums)(const double *part, int64_t F, int64_t HW,
 
 /* ---- batch norm: plane path --------------------------------------------- */
 
-FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, double K, double *s, double *q)
+FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, FP_T K, double *s, double *q)
 {
     FP_NAME(moments)(x, HW, K, s, q);
 }
@@ -291,7 +362,7 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     if (HW < 16)
         return FP_NAME(bn_forward_cols)(x, y, gamma, beta, N, C, HW, eps, mean, invstd, var, nt);
     const int64_t M = N * HW;
-    const int stream = FP_NAME(use_stream)(N * C * HW);
+    const int stream = FP_NAME(use_stream)(2 * N * C * HW);
     double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
     FP_T *tab = malloc(sizeof(FP_T) * (size_t)(4 * C));
     if (!part || !tab) {
@@ -301,7 +372,7 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
     }
     #pragma omp parallel for num_threads(nt) schedule(guided)
     for (int64_t p = 0; p < N * C; p++)
-        FP_NAME(bn_plane_moments)(x + p * HW, HW, (double)x[(p % C) * HW], &part[2 * p], &part[2 * p + 1]);
+        FP_NAME(bn_plane_moments)(x + p * HW, HW, x[(p % C) * HW], &part[2 * p], &part[2 * p + 1]);
     for (int64_t c = 0; c < C; c++) {
         double S, Q;
         FP_NAME(bn_channel_sums)(part, N, C, c, &S, &Q);
@@ -469,7 +540,7 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     if (HW < 16)
         return FP_NAME(bn_backward_cols)(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, N, C, HW, training, nt);
     const int64_t M = N * HW;
-    const int stream = FP_NAME(use_stream)(N * C * HW);
+    const int stream = FP_NAME(use_stream)(3 * N * C * HW);
     double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
     FP_T *tab = malloc(sizeof(FP_T) * (size_t)(5 * C));
     if (!part || !tab) {
@@ -506,6 +577,33 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
 
 /* ---- layer norm --------------------------------------------------------- */
 
+/* y = ((x - hi) - lo) * rs * w + b over m values; has_w/has_b are constants
+ * at every call (the inlined loops carry no per-element branch). */
+FP_INLINE void FP_NAME(ln_apply_run)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, const FP_T *FP_RESTRICT w,
+                                     const FP_T *FP_RESTRICT b, int64_t m, FP_T hi, FP_T lo, FP_T rs,
+                                     const int has_w, const int has_b)
+{
+    typedef FP_NAME(vt) vt;
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), vr = FP_NAME(vsplat)(rs);
+    int64_t i = 0;
+    for (; i + FP_VL <= m; i += FP_VL) {
+        vt t = ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vr;
+        if (has_w)
+            t *= fp_vload(FP_NAME(vt), w + i);
+        if (has_b)
+            t += fp_vload(FP_NAME(vt), b + i);
+        fp_vstore(y + i, t);
+    }
+    for (; i < m; i++) {
+        FP_T t = ((x[i] - hi) - lo) * rs;
+        if (has_w)
+            t *= w[i];
+        if (has_b)
+            t += b[i];
+        y[i] = t;
+    }
+}
+
 FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t D,
                                        double eps, double *mean, double *rstd, int64_t r0, int64_t r1, int stream)
 {
@@ -514,7 +612,7 @@ FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, co
         const FP_T *FP_RESTRICT xr = x + r * D;
         FP_T *FP_RESTRICT yr = y + r * D;
         double s, q, var;
-        FP_NAME(moments)(xr, D, (double)xr[0], &s, &q);
+        FP_NAME(moments)(xr, D, xr[0], &s, &q);
         FP_NAME(finish_stats)((double)xr[0], s, q, D, eps, &mean[r], &var, &rstd[r]);
         FP_T hi, lo, rs = (FP_T)rstd[r];
         FP_NAME(split)(mean[r], &hi, &lo);
@@ -525,17 +623,13 @@ FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, co
             if (r + 1 < r1)
                 FP_NAME(prefetch)(xs + D, m);
             if (w && b)
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i] + b[i0 + i];
+                FP_NAME(ln_apply_run)(xs, dst, w + i0, b + i0, m, hi, lo, rs, 1, 1);
             else if (w)
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = ((xs[i] - hi) - lo) * rs * w[i0 + i];
+                FP_NAME(ln_apply_run)(xs, dst, w + i0, NULL, m, hi, lo, rs, 1, 0);
             else if (b)
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = ((xs[i] - hi) - lo) * rs + b[i0 + i];
+                FP_NAME(ln_apply_run)(xs, dst, NULL, b + i0, m, hi, lo, rs, 0, 1);
             else
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = ((xs[i] - hi) - lo) * rs;
+                FP_NAME(ln_apply_run)(xs, dst, NULL, NULL, m, hi, lo, rs, 0, 0);
             if (stream)
                 fp_stream_copy(yr + i0, tmp, m);
         }
@@ -554,7 +648,7 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < nchunks; chunk++)
         FP_NAME(ln_rows)(x, y, weight, bias, D, eps, mean, rstd, M * chunk / nchunks, M * (chunk + 1) / nchunks,
-                     FP_NAME(use_stream)(M * D));
+                     FP_NAME(use_stream)(2 * M * D));
     return FP_OK;
 }
 
@@ -565,23 +659,32 @@ int FP_NAME(layer_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
  * are folded into the chunk's double partials pw/pb every 32 rows. All in
  * the data type's full vector width: no float<->double conversions on the
  * per-element path. Groupings depend on the chunk only, not on threads. */
-typedef FP_T FP_NAME(vt) __attribute__((vector_size(64)));
-#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
 #define FP_LN_GROUP 32
 
-FP_INLINE FP_NAME(vt) FP_NAME(vload)(const FP_T *p)
+/* One row chunk of the layer-norm backward's second pass: dx = (dy*w + xhat*cb
+ * + cc) * rs, and the column sums tw += dy*xhat, tb += dy, fused (one read of
+ * dy and x); has_w is a constant at each call. */
+FP_INLINE void FP_NAME(ln_grad_run)(const FP_T *FP_RESTRICT g, const FP_T *FP_RESTRICT x, const FP_T *FP_RESTRICT w,
+                                    FP_T *FP_RESTRICT dx, FP_T *FP_RESTRICT tw, FP_T *FP_RESTRICT tb, int64_t m,
+                                    FP_T hi, FP_T lo, FP_T rs, FP_T cb, FP_T cc, const int has_w)
 {
-    FP_NAME(vt) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FP_INLINE double FP_NAME(vsum)(FP_NAME(vt) v)
-{
-    double s = 0;
-    for (int64_t j = 0; j < FP_VL; j++)
-        s += (double)v[j];
-    return s;
+    typedef FP_NAME(vt) vt;
+    const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), vr = FP_NAME(vsplat)(rs), vcb = FP_NAME(vsplat)(cb),
+             vcc = FP_NAME(vsplat)(cc);
+    int64_t i = 0;
+    for (; i + FP_VL <= m; i += FP_VL) {
+        const vt gv = fp_vload(FP_NAME(vt), g + i), xh = ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vr;
+        const vt gw = has_w ? gv * fp_vload(FP_NAME(vt), w + i) : gv;
+        fp_vstore(dx + i, (gw + (xh * vcb + vcc)) * vr);
+        fp_vstore(tw + i, fp_vload(FP_NAME(vt), tw + i) + gv * xh);
+        fp_vstore(tb + i, fp_vload(FP_NAME(vt), tb + i) + gv);
+    }
+    for (; i < m; i++) {
+        const FP_T xh = ((x[i] - hi) - lo) * rs, gw = has_w ? g[i] * w[i] : g[i];
+        dx[i] = (gw + (xh * cb + cc)) * rs;
+        tw[i] += g[i] * xh;
+        tb[i] += g[i];
+    }
 }
 
 FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, const double *mean,
@@ -609,15 +712,15 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             int64_t i = 0;
             for (; i + 2 * FP_VL <= m; i += 2 * FP_VL) {
                 const int64_t k = i0 + i;
-                FP_NAME(vt) g0 = FP_NAME(vload)(g + k), g1 = FP_NAME(vload)(g + k + FP_VL);
+                FP_NAME(vt) g0 = fp_vload(FP_NAME(vt), g + k), g1 = fp_vload(FP_NAME(vt), g + k + FP_VL);
                 if (w) {
-                    g0 *= FP_NAME(vload)(w + k);
-                    g1 *= FP_NAME(vload)(w + k + FP_VL);
+                    g0 *= fp_vload(FP_NAME(vt), w + k);
+                    g1 *= fp_vload(FP_NAME(vt), w + k + FP_VL);
                 }
                 a0 += g0;
                 a1 += g1;
-                b0 += g0 * (((FP_NAME(vload)(xr + k) - hi) - lo) * rs);
-                b1 += g1 * (((FP_NAME(vload)(xr + k + FP_VL) - hi) - lo) * rs);
+                b0 += g0 * (((fp_vload(FP_NAME(vt), xr + k) - hi) - lo) * rs);
+                b1 += g1 * (((fp_vload(FP_NAME(vt), xr + k + FP_VL) - hi) - lo) * rs);
             }
             sa += FP_NAME(vsum)(a0 + a1);
             sb += FP_NAME(vsum)(b0 + b1);
@@ -629,7 +732,7 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
             }
         }
         /* dx = rstd * (dy*w - mean(dy*w) - xhat * mean(dy*w*xhat)) */
-        const FP_T cr = rs, cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
+        const FP_T cb = (FP_T)(-sb / (double)D), cc = (FP_T)(-sa / (double)D);
         for (int64_t i0 = 0; i0 < D; i0 += FP_STREAM_CHUNK) {
             const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, D - i0);
             FP_T *FP_RESTRICT dst = stream ? tmp : out + i0;
@@ -639,19 +742,10 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
                 FP_NAME(prefetch)(xs + D, m);
             }
             FP_T *FP_RESTRICT tws = tw + i0, *FP_RESTRICT tbs = tb + i0;
-            /* separate simple loops: GCC gives up vectorizing the fused one */
-            if (w) {
-                const FP_T *FP_RESTRICT ws = w + i0;
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = (gs[i] * ws[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
-            } else {
-                for (int64_t i = 0; i < m; i++)
-                    dst[i] = (gs[i] + (((xs[i] - hi) - lo) * rs) * cb + cc) * cr;
-            }
-            for (int64_t i = 0; i < m; i++) {
-                tws[i] += gs[i] * (((xs[i] - hi) - lo) * rs);
-                tbs[i] += gs[i];
-            }
+            if (w)
+                FP_NAME(ln_grad_run)(gs, xs, w + i0, dst, tws, tbs, m, hi, lo, rs, cb, cc, 1);
+            else
+                FP_NAME(ln_grad_run)(gs, xs, NULL, dst, tws, tbs, m, hi, lo, rs, cb, cc, 0);
             if (stream)
                 fp_stream_copy(out + i0, tmp, m);
         }
@@ -665,7 +759,6 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
         fp_stream_fence();
 }
 
-#undef FP_VL
 
 int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *mean, const double *rstd,
                                  const FP_T *weight, FP_T *dx, double *dw, double *db, int64_t M, int64_t D,
@@ -684,17 +777,27 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         free(scratch);
         return FP_ERR_NOMEM;
     }
-    const int stream = FP_NAME(use_stream)(M * D);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int64_t k = 0; k < nch; k++)
-        FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
-                                  scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
-                                  M * (k + 1) / nch, stream);
-    for (int64_t k = 0; k < nch; k++)
-        for (int64_t i = 0; i < D; i++) {
-            dw[i] += part[2 * D * k + i];
-            db[i] += part[2 * D * k + D + i];
+    const int stream = FP_NAME(use_stream)(3 * M * D);
+    /* column blocks of the chunk fold: each column still sums its chunks in
+     * chunk order (thread-count independent), the blocks run in parallel */
+    const int64_t fold_block = 256, nfold = (D + fold_block - 1) / fold_block;
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t k = 0; k < nch; k++)
+            FP_NAME(ln_backward_rows)(dy, x, mean, rstd, weight, dx, part + 2 * D * k, part + 2 * D * k + D,
+                                      scratch + 2 * D * k, scratch + 2 * D * k + D, D, M * k / nch,
+                                      M * (k + 1) / nch, stream);
+        #pragma omp for schedule(static)
+        for (int64_t bk = 0; bk < nfold; bk++) {
+            const int64_t i0 = bk * fold_block, i1 = FP_MIN(D, i0 + fold_block);
+            for (int64_t k = 0; k < nch; k++)
+                for (int64_t i = i0; i < i1; i++) {
+                    dw[i] += part[2 * D * k + i];
+                    db[i] += part[2 * D * k + D + i];
+                }
         }
+    }
     free(part);
     free(scratch);
     return FP_OK;
@@ -711,7 +814,7 @@ FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, c
         const FP_T *xu = x + u * D;
         FP_T *yu = y + u * D;
         double s, q, var;
-        FP_NAME(moments)(xu, D, (double)xu[0], &s, &q);
+        FP_NAME(moments)(xu, D, xu[0], &s, &q);
         FP_NAME(finish_stats)((double)xu[0], s, q, D, eps, &mean[u], &var, &rstd[u]);
         FP_T hi, lo;
         FP_NAME(split)(mean[u], &hi, &lo);
@@ -739,7 +842,7 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < nchunks; chunk++)
         FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * chunk / nchunks, U * (chunk + 1) / nchunks,
-                      FP_NAME(use_stream)(N * C * HW));
+                      FP_NAME(use_stream)(2 * N * C * HW));
     return FP_OK;
 }
 
@@ -793,7 +896,7 @@ int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < nchunks; chunk++)
         FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * chunk / nchunks, U * (chunk + 1) / nchunks,
-                               FP_NAME(use_stream)(N * C * HW));
+                               FP_NAME(use_stream)(3 * N * C * HW));
     const int64_t Cg = C / G;
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++) {
@@ -803,3 +906,6 @@ int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     free(part);
     return FP_OK;
 }
+
+#undef FP_VL
+#undef FP_FOLD

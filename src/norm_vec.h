@@ -51,6 +51,19 @@ static inline __attribute__((always_inline)) fp_v8d fp_splat8d(double v)
     return (fp_v8d){v, v, v, v, v, v, v, v};
 }
 
+/* Unaligned load / store of a GCC vector type (the memcpy is one vector move). */
+#define fp_vload(vtype, p)                  \
+    __extension__({                         \
+        vtype fp_v_;                        \
+        memcpy(&fp_v_, (p), sizeof fp_v_);  \
+        fp_v_;                              \
+    })
+#define fp_vstore(p, v)                     \
+    do {                                    \
+        __typeof__(v) fp_v_ = (v);          \
+        memcpy((p), &fp_v_, sizeof fp_v_);  \
+    } while (0)
+
 /* Lane sum in a fixed order. */
 static inline __attribute__((always_inline)) double fp_hsum8d(fp_v8d v)
 {

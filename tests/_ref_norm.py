@@ -71,3 +71,16 @@ def group_norm(x, G, w, b, eps):
     if b is not None:
         y = y + np.asarray(b, np.float64).reshape(sh)
     return y, mean.reshape(N, G), 1.0 / np.sqrt(var.reshape(N, G) + eps)
+
+
+def layer_norm_backward(gy, x, k, w, eps):
+    gy = np.asarray(gy, np.float64)
+    x = np.asarray(x, np.float64)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True) + eps)
+    xhat = (x - mean) * rstd
+    gw = gy if w is None else gy * np.asarray(w, np.float64)
+    dx = rstd * (gw - gw.mean(axis=axes, keepdims=True) - xhat * (gw * xhat).mean(axis=axes, keepdims=True))
+    lead = tuple(range(x.ndim - k))
+    return dx, (gy * xhat).sum(axis=lead), gy.sum(axis=lead)

@@ -13,14 +13,18 @@ def _tol(dtype):
 
 
 @st.composite
-def pool_geometry(draw, dilation=True):
+def pool_geometry(draw, dilation=True, wide=False):
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     d = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilation else (1, 1)
     p = tuple(draw(st.integers(0, ((k[i] - 1) * d[i] + 1) // 2)) for i in range(2))
     ceil_mode = draw(st.booleans())
-    H, W = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    if wide:  # rows of several vectors plus a partial one (separable passes' interior + tails)
+        H, W = draw(st.integers(1, 7)), draw(st.integers(13, 75))
+        N, C = 1, draw(st.integers(1, 2))
+    else:
+        H, W = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+        N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     assume(R.out_size(H, k[0], p[0], s[0], d[0], ceil_mode) >= 1)
     assume(R.out_size(W, k[1], p[1], s[1], d[1], ceil_mode) >= 1)
     return (N, C, H, W), k, s, p, d, ceil_mode
@@ -246,3 +250,27 @@ def test_bad_inputs():
         fp.adaptive_avg_pool2d(x, 0)
     with pytest.raises(ValueError, match=r"grad_out must end in \(1, 1\)"):
         fp.global_avg_pool2d_backward(y, x.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(geo=pool_geometry(wide=True), seed=st.integers(0, 2**31), nans=st.booleans())
+def test_max_pool2d_wide_rows(dtype, geo, seed, nans):
+    shape, k, s, p, d, ceil_mode = geo
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    if nans:
+        x[rng.random(shape) < 0.05] = np.nan
+        x[rng.random(shape) < 0.05] = np.inf
+    y_ref, _ = R.max_pool2d(x, k, s, p, d, ceil_mode)
+    np.testing.assert_array_equal(fp.max_pool2d(x, k, s, p, d, ceil_mode), y_ref.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(geo=pool_geometry(dilation=False, wide=True), seed=st.integers(0, 2**31), cip=st.booleans(),
+       div=st.sampled_from([None, 3]))
+def test_avg_pool2d_wide_rows(dtype, geo, seed, cip, div):
+    shape, k, s, p, _, ceil_mode = geo
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    np.testing.assert_allclose(fp.avg_pool2d(x, k, s, p, ceil_mode, cip, div),
+                               R.avg_pool2d(x, k, s, p, ceil_mode, cip, div), **_tol(dtype))
