@@ -1028,6 +1028,8 @@ static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom
     return FP_OK;
 }
 
+#include "conv_dw_tmpl.h"
+
 /* Row buffers of one unit stay within this many bytes (L1-resident). */
 #ifndef FP_CONV_ROWBUF_BYTES
 #define FP_CONV_ROWBUF_BYTES ((int64_t)24 << 10)
@@ -1045,6 +1047,11 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
         return FP_OK;
     }
     FP_NAME(rowgeom) g = FP_NAME(row_geometry)(s, 0);
+    if (Cig == 1) {
+        FP_NAME(dwgeom) dg = FP_NAME(dw_geometry)(s);
+        if ((dg.rows * dg.row + FP_VL) * (int64_t)sizeof(FP_T) <= FP_CONV_PLANE_BYTES)
+            return FP_NAME(dw_forward2)(s, x, w, b, y, n_threads);
+    }
     if (FP_NAME(plane_path)(s, g))
         return FP_NAME(dw_forward)(s, g, x, w, b, y, n_threads);
     int64_t cib = FP_MIN(FP_MAX(FP_CONV_ROWBUF_BYTES / (s->kh * g.row * (int64_t)sizeof(FP_T)), 1), Cig);
@@ -1291,6 +1298,24 @@ int FP_NAME(conv2d_backward_weight_direct)(const fp_conv2d_shape *s, const FP_T 
     free(bufs);
     free(koff);
     return FP_OK;
+}
+
+/* All gradients of a depthwise layer (c_in == groups) in one pass where the
+ * fused kernel applies (conv_dw_tmpl.h), else gradient by gradient. gx, gw,
+ * gb: NULL when not wanted. */
+int FP_NAME(conv2d_backward_depthwise)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, const FP_T *w,
+                                       FP_T *gx, FP_T *gw, FP_T *gb, int n_threads)
+{
+    int st = gx && gw ? FP_NAME(dw_backward_fused)(s, gy, x, w, gx, gw, gb, n_threads) : FP_ERR_UNSUPPORTED;
+    if (st != FP_ERR_UNSUPPORTED)
+        return st;
+    if (gx && (st = FP_NAME(conv2d_backward_input_direct)(s, gy, w, gx, n_threads)) != FP_OK)
+        return st;
+    if (gw && (st = FP_NAME(conv2d_backward_weight_direct)(s, gy, x, gw, n_threads)) != FP_OK)
+        return st;
+    if (gb)
+        st = FP_NAME(conv2d_backward_bias)(s, gy, gb, n_threads);
+    return st;
 }
 
 #undef FP_VL
