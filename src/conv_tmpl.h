@@ -298,6 +298,8 @@ static void FP_NAME(sum_parts)(FP_T *dst, const FP_T *parts, int nparts, int64_t
     }
 }
 
+#include "conv_gw_tmpl.h"
+
 int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, FP_T *gw,
                                            int n_threads)
 {
@@ -308,6 +310,9 @@ int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T 
     memset(gw, 0, (size_t)WN * sizeof(FP_T));
     if (N == 0 || P == 0)
         return FP_OK;
+    int st = FP_NAME(gw_dot)(s, gy, x, gw, n_threads);
+    if (st != FP_ERR_UNSUPPORTED)
+        return st;
     const int pointwise = fp_conv_is_pointwise(s);
     const int64_t pt = fp_conv_tile_cols(K, P, sizeof(FP_T));
     const int64_t ntiles = (P + pt - 1) / pt, units = N * G * ntiles;
