@@ -122,18 +122,23 @@ FP_INLINE void FP_NAME(dw_fwd_block)(const int R, const int KHC, const int KWC, 
     const int64_t sh = UNIT ? 1 : s->sh, dh = UNIT ? 1 : s->dh;
     const FP_T *end = yc + s->oh * OW;
     for (int64_t ow0 = (OW - 1) / FP_VL * FP_VL; ow0 >= 0; ow0 -= FP_VL) {
-        VEC acc[R];
+        VEC acc[FP_DW_R]; /* fixed size (not a VLA) and unrolled loops: kept in registers */
+#pragma GCC unroll 4
         for (int r = 0; r < R; r++) acc[r] = (VEC){0} + bias;
+#pragma GCC unroll 8
         for (int64_t kh = 0; kh < KH; kh++)
+#pragma GCC unroll 8
             for (int64_t kw = 0; kw < KW; kw++) {
                 const FP_T wv = wc[kh * KW + kw];
                 const int64_t off = (UNIT ? kw : koff[kw]) + ow0;
+#pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
                     VEC xv;
                     VLOAD(xv, buf + ((oh0 + r) * sh + kh * dh) * g.row + off);
                     acc[r] += wv * xv;
                 }
             }
+#pragma GCC unroll 4
         for (int r = 0; r < R; r++) FP_NAME(dw_store)(yc + (oh0 + r) * OW + ow0, end, acc[r]);
     }
 }
@@ -303,7 +308,8 @@ FP_INLINE void FP_NAME(dwb_block)(const int R, const int KHC, const int KWC, con
     const int64_t KH = KHC ? KHC : s->kh, KW = KWC ? KWC : s->kw, W = s->w;
     const int64_t dh = UNIT ? 1 : s->dh, dw = UNIT ? 1 : s->dw;
     for (int64_t iw0 = (W - 1) / FP_VL * FP_VL; iw0 >= 0; iw0 -= FP_VL) {
-        VEC acc[R], xv[R];
+        VEC acc[FP_DW_R], xv[FP_DW_R];
+#pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             if (ACC)
                 VLOAD(acc[r], gx + (ih0 + r) * ldx + iw0);
@@ -312,10 +318,13 @@ FP_INLINE void FP_NAME(dwb_block)(const int R, const int KHC, const int KWC, con
             if (DOGW)
                 VLOAD(xv[r], xb + (ih0 + r) * g.wv + iw0);
         }
+#pragma GCC unroll 8
         for (int64_t a = 0; a < KH; a++)
+#pragma GCC unroll 8
             for (int64_t b = 0; b < KW; b++) {
                 const FP_T wf = wc[(KH - 1 - a) * KW + (KW - 1 - b)];
                 VEC gw = (VEC){0};
+#pragma GCC unroll 4
                 for (int r = 0; r < R; r++) {
                     VEC bv;
                     VLOAD(bv, bb + (ih0 + r + a * dh) * g.bw + iw0 + b * dw);
@@ -326,6 +335,7 @@ FP_INLINE void FP_NAME(dwb_block)(const int R, const int KHC, const int KWC, con
                 if (DOGW)
                     gwacc[a * KW + b] += gw;
             }
+#pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             if (ACC)
                 VSTORE(gx + (ih0 + r) * ldx + iw0, acc[r]);
