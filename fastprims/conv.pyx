@@ -427,9 +427,12 @@ def im2col_workspace_bytes(x_shape, weight_shape, stride=1, padding=0, dilation=
     Per thread: a column tile of K x T elements, K = C_in/groups*kH*kW and
     T = max(64, 384 KiB / (K*itemsize)) output positions (T <= H_out*W_out),
     so at most max(384 KiB, 64*K*itemsize); none for 1x1 stride-1 unpadded
-    layers. backward=True adds per thread one weight-gradient partial sum
-    (weight.size elements), a packed copy of the column tile and a T x
-    C_out/groups tile of grad_out^T. Independent of the batch size.
+    layers. backward=True: per thread the larger of the grad_x pass (that
+    column tile) and the grad_weight pass (one weight-gradient partial sum of
+    weight.size elements, column rows of at most max(256 KiB, one channel's
+    kH*kW x 1024 positions) and, for maps whose H_out*W_out is not a multiple
+    of the vector length, a grad_out tile of at most 2 MiB). Independent of
+    the batch size.
     """
     g = _geometry(tuple(x_shape), tuple(weight_shape), stride, padding, dilation, groups)
     cdef fp_conv2d_shape s = _cshape(g)

@@ -9,11 +9,10 @@
  * one of the two operands transposed and the other packed: as much work as
  * the multiplication for the 1x1 and stem layers). The 16 accumulators are
  * reduced once per block and tile by a shuffle tree.
- * Used when P (output positions per image) is a multiple of the vector
- * length, so every row is whole vectors. */
+ * Rows are whole vectors: in place when P (output positions per image) is a
+ * multiple of the vector length, else in tiles of several images (below).
+ * Tile sizes (FP_GWD_*) and the workspace bound are in conv.c. */
 
-#define FP_GWD_TILE 1024                      /* output positions per tile */
-#define FP_GWD_COL_BYTES ((int64_t)256 << 10) /* column rows per tile: at most this many bytes */
 
 /* Shuffle masks of gwd_hsum's stages: stage t (lane groups of h = FP_VL >> (t+1))
  * takes the low (m[2t]) and high (m[2t+1]) half of every group of a pair of vectors. */
@@ -90,12 +89,71 @@ FP_CLONES static void FP_NAME(gwd_tile)(int64_t nc, int64_t nk, int64_t np, cons
 #undef FP_GWD_FMA
 #undef FP_GWD_SAVE
 
+/* P not a multiple of the vector length (small maps: 14x14, 7x7): a tile
+ * is a group of whole images laid side by side, so the inner products run
+ * over nimg * P positions (rounded up to vectors once, zeros in both
+ * factors) instead of over short rows (the GEMM form there multiplies with
+ * a reduction depth of one image, P = 49, re-reading all of dW per tile).
+ * Per unit (group of images): grad_out rows copied once into A (Cog x L),
+ * then column rows built by im2col chunk by chunk (B, L2-sized). */
+static int FP_NAME(gw_dot_images)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, FP_T *gw,
+                                  int n_threads)
+{
+    const int64_t N = s->n, G = s->groups, Cig = s->c_in / G, Cog = s->c_out / G, KK = s->kh * s->kw;
+    const int64_t HW = s->h * s->w, P = s->oh * s->ow, K = Cig * KK, WN = s->c_out * K;
+    const int64_t esz = (int64_t)sizeof(FP_T);
+    const int64_t cap = FP_MIN(N, fp_conv_gwd_images(Cog, P, esz));
+    /* the fewest groups (of at most cap images, sizes within one) that keep
+     * the threads evenly busy */
+    const int64_t nt = FP_MAX(n_threads, 1);
+    int64_t ngroups = (N + cap - 1) / cap;
+    while (ngroups < N && (ngroups * G) % nt != 0 && ngroups * G < 4 * nt)
+        ngroups++;
+    const int64_t nimg = (N + ngroups - 1) / ngroups;
+    ngroups = (N + nimg - 1) / nimg;
+    const int64_t L = (nimg * P + FP_VL - 1) / FP_VL * FP_VL;
+    const int64_t cch = FP_MAX(1, FP_MIN(Cig, FP_GWD_COL_BYTES / (KK * L * esz)));
+    const int64_t units = G * ngroups;
+    const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
+    const int64_t per_thread = Cog * L + cch * KK * L;
+    FP_T *parts = calloc((size_t)(nth * WN), sizeof(FP_T));
+    FP_T *ws = malloc((size_t)(nth * per_thread) * sizeof(FP_T));
+    if (!parts || !ws) {
+        free(parts);
+        free(ws);
+        return FP_ERR_NOMEM;
+    }
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int64_t u = 0; u < units; u++) {
+        const int tid = fp_thread_id();
+        const int64_t grp = u % ngroups, g = u / ngroups;
+        const int64_t n0 = grp * nimg, ni = FP_MIN(nimg, N - n0), used = ni * P;
+        FP_T *a = ws + tid * per_thread, *b = a + Cog * L;
+        for (int64_t co = 0; co < Cog; co++) {
+            for (int64_t i = 0; i < ni; i++)
+                memcpy(a + co * L + i * P, gy + ((n0 + i) * s->c_out + g * Cog + co) * P, (size_t)P * sizeof(FP_T));
+            memset(a + co * L + used, 0, (size_t)(L - used) * sizeof(FP_T));
+        }
+        for (int64_t c0 = 0; c0 < Cig; c0 += cch) {
+            const int64_t nc = FP_MIN(cch, Cig - c0);
+            for (int64_t i = 0; i < ni; i++)
+                FP_NAME(im2col_tile)(x + ((n0 + i) * s->c_in + g * Cig + c0) * HW, s, nc, 0, P, b + i * P, L);
+            for (int64_t r = 0; r < nc * KK; r++) memset(b + r * L + used, 0, (size_t)(L - used) * sizeof(FP_T));
+            FP_NAME(gwd_tile)(Cog, nc * KK, L, a, L, b, L, parts + tid * WN + g * Cog * K + c0 * KK, K);
+        }
+    }
+    FP_NAME(sum_parts)(gw, parts, nth, WN, n_threads);
+    free(parts);
+    free(ws);
+    return FP_OK;
+}
+
 static int FP_NAME(gw_dot)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, FP_T *gw, int n_threads)
 {
     const int64_t N = s->n, G = s->groups, Cig = s->c_in / G, Cog = s->c_out / G, KK = s->kh * s->kw;
     const int64_t HW = s->h * s->w, P = s->oh * s->ow, K = Cig * KK, WN = s->c_out * K;
-    if (P % FP_VL || 16 % FP_VL)
-        return FP_ERR_UNSUPPORTED;
+    if (P % FP_VL)
+        return FP_NAME(gw_dot_images)(s, gy, x, gw, n_threads);
     const int pointwise = fp_conv_is_pointwise(s);
     const int64_t pt = FP_MIN(P, FP_GWD_TILE), ntiles = (P + pt - 1) / pt;
     /* channels per column tile (whole channels: im2col_tile works per channel) */
@@ -134,5 +192,3 @@ static int FP_NAME(gw_dot)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T 
     return FP_OK;
 }
 
-#undef FP_GWD_TILE
-#undef FP_GWD_COL_BYTES

@@ -303,83 +303,14 @@ static void FP_NAME(sum_parts)(FP_T *dst, const FP_T *parts, int nparts, int64_t
 int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, FP_T *gw,
                                            int n_threads)
 {
-    const int64_t N = s->n, G = s->groups, Cig = s->c_in / G, Cog = s->c_out / G;
-    const int64_t HW = s->h * s->w, P = s->oh * s->ow, K = Cig * s->kh * s->kw, WN = s->c_out * K;
+    const int64_t WN = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
     if (WN == 0)
         return FP_OK;
-    memset(gw, 0, (size_t)WN * sizeof(FP_T));
-    if (N == 0 || P == 0)
+    if (s->n == 0 || s->oh * s->ow == 0) {
+        memset(gw, 0, (size_t)WN * sizeof(FP_T));
         return FP_OK;
-    int st = FP_NAME(gw_dot)(s, gy, x, gw, n_threads);
-    if (st != FP_ERR_UNSUPPORTED)
-        return st;
-    const int pointwise = fp_conv_is_pointwise(s);
-    const int64_t pt = fp_conv_tile_cols(K, P, sizeof(FP_T));
-    const int64_t ntiles = (P + pt - 1) / pt, units = N * G * ntiles;
-    const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
-    /* Each thread sums its own units into its own copy of the gradient
-     * (static schedule: the same units for a given thread count), then the
-     * copies are added in thread order: deterministic, no atomics.
-     * With our own GEMM the copies hold dW^T (K x Cog per group):
-     * dW^T += col_tile (K x np, packed) * dY_tile^T (np x Cog). */
-    const int own = fp_gemm_prefer_own();
-    const int64_t per_thread = (pointwise ? 0 : K * pt) + (own ? K * pt + pt * Cog : 0);
-    FP_T *parts = NULL, *ws = NULL;
-    if ((nth > 1 || own) && !(parts = calloc((size_t)(nth * WN), sizeof(FP_T))))
-        return FP_ERR_NOMEM;
-    if (per_thread && !(ws = malloc((size_t)(nth * per_thread) * sizeof(FP_T)))) {
-        free(parts);
-        return FP_ERR_NOMEM;
     }
-    int status = FP_OK;
-    fp_gemm_single_threaded();
-    #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int64_t u = 0; u < units; u++) {
-        int tid = fp_thread_id();
-        int64_t tile = u % ntiles, g = (u / ntiles) % G, n = u / (ntiles * G);
-        int64_t p0 = tile * pt, np = FP_MIN(pt, P - p0);
-        const FP_T *xg = x + (n * s->c_in + g * Cig) * HW;
-        const FP_T *gyt = gy + (n * s->c_out + g * Cog) * P + p0;
-        FP_T *tws = ws + tid * per_thread;
-        const FP_T *bmat = xg + p0;
-        int64_t ldb = HW;
-        if (!pointwise) {
-            FP_NAME(im2col_tile)(xg, s, Cig, p0, p0 + np, tws, np);
-            bmat = tws;
-            ldb = np;
-            tws += K * pt;
-        }
-        FP_T *dst = (parts ? parts + tid * WN : gw) + g * Cog * K;
-        if (own) {
-            FP_T *colpk = tws, *gyT = tws + K * pt;
-            FP_NAME(gemm_pack_a)(0, K, np, bmat, ldb, colpk);
-            for (int64_t p = 0; p < np; p++)
-                for (int64_t co = 0; co < Cog; co++) gyT[p * Cog + co] = gyt[co * P + p];
-            if (FP_NAME(gemm_packed)(K, Cog, np, colpk, gyT, Cog, dst, Cog, 1)) {
-                #pragma omp atomic write
-                status = FP_ERR_NOMEM;
-            }
-        } else {
-            FP_NAME(gemm)(0, 1, Cog, K, np, 1, gyt, P, bmat, ldb, 1, dst, K);
-        }
-    }
-    if (own) {
-        /* sum the copies in thread order while transposing dW^T back */
-        int nt2 = fp_threads_for(WN * nth, n_threads);
-        #pragma omp parallel for num_threads(nt2) schedule(static)
-        for (int64_t i = 0; i < WN; i++) {
-            int64_t g = i / (Cog * K), r = i % (Cog * K), co = r / K, k = r % K;
-            int64_t src = g * Cog * K + k * Cog + co;
-            FP_T acc = parts[src];
-            for (int t = 1; t < nth; t++) acc += parts[t * WN + src];
-            gw[i] = acc;
-        }
-    } else if (parts) {
-        FP_NAME(sum_parts)(gw, parts, nth, WN, n_threads);
-    }
-    free(parts);
-    free(ws);
-    return status;
+    return FP_NAME(gw_dot)(s, gy, x, gw, n_threads);
 }
 
 /* ------------------------------------------------------------------------ */

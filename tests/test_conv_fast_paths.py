@@ -144,15 +144,18 @@ def test_depthwise_large_output_streaming(mult):
     np.testing.assert_allclose(gb, rgb, rtol=1e-3, atol=1e-1)
 
 
-# im2col weight gradient as inner products: output positions per image a
-# multiple of the vector length (16 float / 8 double) take that path.
+# im2col weight gradient as inner products: rows in place when the output
+# positions per image are a multiple of the vector length (16 float / 8
+# double), else in tiles of several images.
 GW_CASES = [
     # (n, c_in, h, w, c_out, k, stride, padding, dilation, groups)
     (2, 7, 8, 8, 5, 3, 1, 1, 1, 1),     # 64 positions, block edges in both channel counts
     (3, 6, 4, 4, 9, 1, 1, 0, 1, 3),     # pointwise, in place, groups
     (2, 5, 16, 16, 6, 3, 2, 1, 1, 1),   # stride 2 -> 8x8
     (1, 3, 12, 12, 4, 3, 1, 2, 2, 1),   # dilation 2, padding 2 -> 12x12
-    (2, 3, 38, 38, 4, 7, 2, 3, 1, 1),   # stem-like 7x7 s2 -> 19x19 (not a multiple: GEMM path)
+    (2, 3, 38, 38, 4, 7, 2, 3, 1, 1),   # stem-like 7x7 s2 -> 19x19: not a multiple, image groups
+    (5, 6, 7, 7, 10, 3, 1, 1, 1, 2),    # 7x7 maps, 5 images in uneven groups, groups=2
+    (3, 9, 5, 3, 7, 1, 1, 0, 1, 1),     # pointwise on 15 positions
     (1, 40, 32, 48, 3, 3, 1, 1, 1, 1),  # P = 1536: more than one position tile
 ]
 
