@@ -89,6 +89,19 @@ FP_CLONES static void FP_NAME(gwd_tile)(int64_t nc, int64_t nk, int64_t np, cons
 #undef FP_GWD_FMA
 #undef FP_GWD_SAVE
 
+/* Per-thread partial sums (zeroed, WN each) and tiles (per_thread each). */
+static int FP_NAME(gwd_alloc)(int nth, int64_t wn, int64_t per_thread, FP_T **parts, FP_T **ws)
+{
+    *parts = calloc((size_t)(nth * wn), sizeof(FP_T));
+    *ws = per_thread ? malloc((size_t)(nth * per_thread) * sizeof(FP_T)) : NULL;
+    if (!*parts || (per_thread && !*ws)) {
+        free(*parts);
+        free(*ws);
+        return FP_ERR_NOMEM;
+    }
+    return FP_OK;
+}
+
 /* P not a multiple of the vector length (small maps: 14x14, 7x7): a tile
  * is a group of whole images laid side by side, so the inner products run
  * over nimg * P positions (rounded up to vectors once, zeros in both
@@ -116,13 +129,9 @@ static int FP_NAME(gw_dot_images)(const fp_conv2d_shape *s, const FP_T *gy, cons
     const int64_t units = G * ngroups;
     const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
     const int64_t per_thread = Cog * L + cch * KK * L;
-    FP_T *parts = calloc((size_t)(nth * WN), sizeof(FP_T));
-    FP_T *ws = malloc((size_t)(nth * per_thread) * sizeof(FP_T));
-    if (!parts || !ws) {
-        free(parts);
-        free(ws);
+    FP_T *parts, *ws;
+    if (FP_NAME(gwd_alloc)(nth, WN, per_thread, &parts, &ws))
         return FP_ERR_NOMEM;
-    }
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         const int tid = fp_thread_id();
@@ -161,13 +170,9 @@ static int FP_NAME(gw_dot)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T 
     const int64_t nchunks = (Cig + cch - 1) / cch, units = N * G * ntiles * nchunks;
     const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
     const int64_t per_thread = pointwise ? 0 : cch * KK * pt;
-    FP_T *parts = calloc((size_t)(nth * WN), sizeof(FP_T));
-    FP_T *ws = per_thread ? malloc((size_t)(nth * per_thread) * sizeof(FP_T)) : NULL;
-    if (!parts || (per_thread && !ws)) {
-        free(parts);
-        free(ws);
+    FP_T *parts, *ws;
+    if (FP_NAME(gwd_alloc)(nth, WN, per_thread, &parts, &ws))
         return FP_ERR_NOMEM;
-    }
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int64_t u = 0; u < units; u++) {
         const int tid = fp_thread_id();
