@@ -12,7 +12,8 @@
  * a row's tail vector spills into the next row's head, which is stored later;
  * only the plane's last rows store partial vectors.
  *
- * Backward (stride 1): with B = grad_out zero-padded by (k-1)*d - p,
+ * Backward: with B = grad_out spread out by the stride (zeros between) and
+ * zero-padded by (k-1)*d - p,
  *   grad_x[i][j]               = sum_{a,b} B[i + a dh][j + b dw] * w[KH-1-a][KW-1-b]
  *   grad_w[KH-1-a][KW-1-b]    += sum_{i,j} x[i][j] * B[i + a dh][j + b dw]
  * so one pass over the plane, one load of B per tap, gives both gradients
@@ -219,14 +220,14 @@ static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const F
     return FP_OK;
 }
 
-/* ---- fused backward, stride 1 ---- */
+/* ---- fused backward (any stride: B holds grad_out at stride spacing) ---- */
 
 typedef struct {
     int64_t wv;    /* row stride of the x copy and of the grad_x accumulator: W rounded up to vectors */
     int64_t bw;    /* row stride of B */
     int64_t brows; /* rows of B: H + (KH-1) dh */
-    int64_t top;   /* B row of grad_out row 0: (KH-1) dh - ph (may be negative) */
-    int64_t left;  /* B column of grad_out column 0: (KW-1) dw - pw (may be negative) */
+    int64_t top;   /* B row of grad_out row 0: (KH-1) dh - ph (may be negative); row oh at top + oh sh */
+    int64_t left;  /* B column of grad_out column 0: (KW-1) dw - pw (may be negative); ow at left + ow sw */
 } FP_NAME(dwbgeom);
 
 static FP_NAME(dwbgeom) FP_NAME(dwb_geometry)(const fp_conv2d_shape *s)
@@ -237,7 +238,7 @@ static FP_NAME(dwbgeom) FP_NAME(dwb_geometry)(const fp_conv2d_shape *s)
     g.top = (s->kh - 1) * s->dh - s->ph;
     g.left = (s->kw - 1) * s->dw - s->pw;
     g.brows = s->h + (s->kh - 1) * s->dh;
-    g.bw = FP_MAX(g.wv + (s->kw - 1) * s->dw, g.left + owv);
+    g.bw = FP_MAX(g.wv + (s->kw - 1) * s->dw, g.left + FP_MAX(owv, (s->ow - 1) * s->sw + 1));
     return g;
 }
 
@@ -248,7 +249,7 @@ FP_INLINE void FP_NAME(dwb_build_b)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g
     const int64_t OH = s->oh, OW = s->ow;
     VEC sum = (VEC){0};
     for (int64_t oh = 0; oh < OH; oh++) {
-        const int64_t i = oh + g.top;
+        const int64_t i = oh * s->sh + g.top;
         const FP_T *src = gyc + oh * OW;
         if (i < 0 || i >= g.brows) {
             /* rows whose windows lie in the padding: only their sum counts */
@@ -259,18 +260,23 @@ FP_INLINE void FP_NAME(dwb_build_b)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g
             continue;
         }
         FP_T *d = bb + i * g.bw;
-        if (g.left >= 0) {
+        if (g.left >= 0 && s->sw == 1) {
             FP_NAME(dw_copy_row)(src, OW, d + g.left, tail_safe || oh + 1 < OH, tail_mask, &sum, nonfinite);
         } else {
+            /* stride > 1 (every sw-th column; the ones between stay zero) or
+             * columns cut on the left */
             VEC scratch = (VEC){0};
+            FP_T nf = 0;
             for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t j = ow + g.left;
-                scratch[ow % FP_VL] += src[ow];
-                *nonfinite += (VEC){0} + src[ow] * 0;
+                const FP_T v = src[ow];
+                const int64_t j = ow * s->sw + g.left;
+                scratch[ow % FP_VL] += v;
+                nf += v * 0;
                 if (j >= 0 && j < g.bw)
-                    d[j] = src[ow];
+                    d[j] = v;
             }
             sum += scratch;
+            *nonfinite += (VEC){0} + nf;
         }
     }
     *sump = sum;
@@ -387,7 +393,7 @@ FP_DWB_PLANE(1, 0)
 FP_DWB_PLANE(1, 1)
 #undef FP_DWB_PLANE
 
-/* Fused depthwise backward for stride 1. gw and gb may be NULL (not wanted). Returns FP_ERR_UNSUPPORTED (outputs
+/* Fused depthwise backward. gw and gb may be NULL (not wanted). Returns FP_ERR_UNSUPPORTED (outputs
  * not to be used) when the shape does not qualify or a
  * non-finite value needs the padding-skipping kernels. */
 static int FP_NAME(dw_backward_fused)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, const FP_T *w,
@@ -395,7 +401,7 @@ static int FP_NAME(dw_backward_fused)(const fp_conv2d_shape *s, const FP_T *gy, 
 {
     const int64_t Cig = s->c_in / s->groups, Cog = s->c_out / s->groups;
     const int64_t HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
-    if (Cig != 1 || s->sh != 1 || s->sw != 1 || !gx || s->n == 0 || HW == 0 || P == 0 || KK == 0)
+    if (Cig != 1 || !gx || s->n == 0 || HW == 0 || P == 0 || KK == 0)
         return FP_ERR_UNSUPPORTED;
     FP_NAME(dwbgeom) g = FP_NAME(dwb_geometry)(s);
     const int64_t xsz = s->h * g.wv, bsz = g.brows * g.bw + FP_VL;

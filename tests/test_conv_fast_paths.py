@@ -1,5 +1,5 @@
 """The specialised convolution paths: depthwise register-blocked forward,
-fused one-pass depthwise backward (stride 1), streaming stores for large
+fused one-pass depthwise backward (any stride), streaming stores for large
 depthwise outputs, and the inner-product weight gradient of im2col.
 
 Each is checked against the float64 reference in _ref_conv.py on shapes
@@ -82,7 +82,7 @@ def test_depthwise_all_gradients_f32(case):
 @pytest.mark.parametrize("cfg", [
     dict(padding=1, groups=4),                         # fused backward, 3x3 specialisation
     dict(padding=(2, 0), dilation=(2, 1), groups=4),   # fused backward, generic taps
-    dict(padding=0, stride=2, groups=4),               # row kernels
+    dict(padding=0, stride=2, groups=4),               # fused backward, stride 2
 ])
 def test_depthwise_finite_differences(cfg):
     rng = np.random.default_rng(11)
