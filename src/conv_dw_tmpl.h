@@ -72,6 +72,30 @@ FP_INLINE void FP_NAME(dw_copy_row)(const FP_T *src, int64_t n, FP_T *dst, int t
     }
 }
 
+/* Stride 2: the row's two phases, buf[r * len + i] = x[2 i + r - pw], by
+ * vector pairs and an even-lane shuffle (the scalar gather of build_row
+ * was the stride-2 forward's bottleneck). Only valid positions are written:
+ * the rest of the buffer stays zero. */
+FP_INLINE void FP_NAME(dw_split2_row)(const FP_T *xr, int64_t W, int64_t pw, int64_t len, FP_T *buf)
+{
+    IVEC even;
+    for (int64_t l = 0; l < FP_VL; l++) even[l] = (FP_IT)(2 * l);
+    for (int64_t r = 0; r < 2; r++) {
+        FP_T *d = buf + r * len;
+        int64_t lo, hi;
+        fp_conv_valid_range(r - pw, 2, W, len, &lo, &hi);
+        const FP_T *src = xr + 2 * lo + r - pw; /* element of i = lo */
+        int64_t i = lo;
+        for (; i + FP_VL <= hi && 2 * (i - lo) + 2 * FP_VL <= W - (2 * lo + r - pw); i += FP_VL) {
+            VEC a, b;
+            VLOAD(a, src + 2 * (i - lo));
+            VLOAD(b, src + 2 * (i - lo) + FP_VL);
+            VSTORE(d + i, __builtin_shuffle(a, b, even));
+        }
+        for (; i < hi; i++) d[i] = xr[2 * i + r - pw];
+    }
+}
+
 /* The input plane xc into buf (geometry g); rows outside the image, and the
  * columns around the copied ones, are zero from the buffer's initialization. */
 FP_INLINE void FP_NAME(dw_build_plane)(const fp_conv2d_shape *s, FP_NAME(dwgeom) g, const FP_T *xc, FP_T *buf,
@@ -84,6 +108,8 @@ FP_INLINE void FP_NAME(dw_build_plane)(const fp_conv2d_shape *s, FP_NAME(dwgeom)
         FP_T *d = buf + (ih + s->ph) * g.row;
         if (s->sw == 1)
             FP_NAME(dw_copy_row)(xc + ih * W, W, d + s->pw, tail_safe || ih + 1 < H, tail_mask, &sum, nonfinite);
+        else if (s->sw == 2)
+            FP_NAME(dw_split2_row)(xc + ih * W, W, s->pw, g.len, d);
         else
             FP_NAME(build_row)(xc + ih * W, W, s->sw, s->pw, g.len, d);
     }
