@@ -45,9 +45,10 @@ static FP_NAME(dwgeom) FP_NAME(dw_geometry)(const fp_conv2d_shape *s)
     return g;
 }
 
-/* Copy n elements (a row) to dst as whole vectors, lanes past n zero. `tail_safe`:
- * reading up to a vector past the row stays inside the source array. */
-FP_INLINE void FP_NAME(dw_copy_row)(const FP_T *src, int64_t n, FP_T *dst, int tail_safe, IVEC tail_mask,
+/* Copy n elements (a row) to dst as whole vectors, lanes past n zero. `src_end`:
+ * the end of the source array (a full-vector read of the tail must stay
+ * inside it; else the tail is read element by element). */
+FP_INLINE void FP_NAME(dw_copy_row)(const FP_T *src, int64_t n, FP_T *dst, const FP_T *src_end, IVEC tail_mask,
                                     VEC *sum, VEC *nonfinite)
 {
     int64_t i = 0;
@@ -60,7 +61,7 @@ FP_INLINE void FP_NAME(dw_copy_row)(const FP_T *src, int64_t n, FP_T *dst, int t
     }
     if (i < n) {
         VEC v;
-        if (tail_safe) {
+        if (src + i + FP_VL <= src_end) {
             VLOAD(v, src + i);
             VMASK(v, tail_mask);
         } else {
@@ -99,7 +100,7 @@ FP_INLINE void FP_NAME(dw_split2_row)(const FP_T *xr, int64_t W, int64_t pw, int
 /* The input plane xc into buf (geometry g); rows outside the image, and the
  * columns around the copied ones, are zero from the buffer's initialization. */
 FP_INLINE void FP_NAME(dw_build_plane)(const fp_conv2d_shape *s, FP_NAME(dwgeom) g, const FP_T *xc, FP_T *buf,
-                                       int tail_safe, IVEC tail_mask, VEC *nonfinite)
+                                       const FP_T *src_end, IVEC tail_mask, VEC *nonfinite)
 {
     const int64_t H = s->h, W = s->w;
     const int64_t ih_end = FP_MIN(H, g.rows - s->ph);
@@ -107,7 +108,7 @@ FP_INLINE void FP_NAME(dw_build_plane)(const fp_conv2d_shape *s, FP_NAME(dwgeom)
     for (int64_t ih = 0; ih < ih_end; ih++) {
         FP_T *d = buf + (ih + s->ph) * g.row;
         if (s->sw == 1)
-            FP_NAME(dw_copy_row)(xc + ih * W, W, d + s->pw, tail_safe || ih + 1 < H, tail_mask, &sum, nonfinite);
+            FP_NAME(dw_copy_row)(xc + ih * W, W, d + s->pw, src_end, tail_mask, &sum, nonfinite);
         else if (s->sw == 2)
             FP_NAME(dw_split2_row)(xc + ih * W, W, s->pw, g.len, d);
         else
@@ -118,12 +119,12 @@ FP_INLINE void FP_NAME(dw_build_plane)(const fp_conv2d_shape *s, FP_NAME(dwgeom)
 /* The copies run in their own target_clones functions: the OpenMP-outlined
  * loop bodies only get the baseline ISA. */
 FP_CLONES static void FP_NAME(dw_build_plane_c)(const fp_conv2d_shape *s, FP_NAME(dwgeom) g, const FP_T *xc,
-                                                FP_T *buf, int tail_safe)
+                                                FP_T *buf, const FP_T *src_end)
 {
     IVEC tail_mask;
     VEC unused = (VEC){0};
     FP_NAME(lane_mask)(&tail_mask, s->w % FP_VL ? s->w % FP_VL : FP_VL);
-    FP_NAME(dw_build_plane)(s, g, xc, buf, tail_safe, tail_mask, &unused);
+    FP_NAME(dw_build_plane)(s, g, xc, buf, src_end, tail_mask, &unused);
 }
 
 /* Store v (columns ow0.. of a row starting at dst) as described at the top:
@@ -227,7 +228,7 @@ static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const F
         for (int64_t u = 0; u < units; u++) {
             int64_t co = u % s->c_out, n = u / s->c_out, plane = n * s->c_in + co / Cog;
             if (plane != built) {
-                FP_NAME(dw_build_plane_c)(s, g, x + plane * HW, buf, plane + 1 < planes);
+                FP_NAME(dw_build_plane_c)(s, g, x + plane * HW, buf, x + planes * HW);
                 built = plane;
             }
             const FP_T *next = co + 1 < s->c_out && (co + 1) % Cog == 0 ? x + (plane + 1) * HW : NULL;
@@ -270,7 +271,7 @@ static FP_NAME(dwbgeom) FP_NAME(dwb_geometry)(const fp_conv2d_shape *s)
 
 /* grad_out plane gyc into B; *sum = its sum (grad_bias) as a vector. */
 FP_INLINE void FP_NAME(dwb_build_b)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g, const FP_T *gyc, FP_T *bb,
-                                    int tail_safe, IVEC tail_mask, VEC *sump, VEC *nonfinite)
+                                    const FP_T *src_end, IVEC tail_mask, VEC *sump, VEC *nonfinite)
 {
     const int64_t OH = s->oh, OW = s->ow;
     VEC sum = (VEC){0};
@@ -287,7 +288,7 @@ FP_INLINE void FP_NAME(dwb_build_b)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g
         }
         FP_T *d = bb + i * g.bw;
         if (g.left >= 0 && s->sw == 1) {
-            FP_NAME(dw_copy_row)(src, OW, d + g.left, tail_safe || oh + 1 < OH, tail_mask, &sum, nonfinite);
+            FP_NAME(dw_copy_row)(src, OW, d + g.left, src_end, tail_mask, &sum, nonfinite);
         } else {
             /* stride > 1 (every sw-th column; the ones between stay zero) or
              * columns cut on the left */
@@ -312,7 +313,7 @@ FP_INLINE void FP_NAME(dwb_build_b)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g
  * into B with its sum in psum[0..VL); non-finite values make *nonfinite
  * non-zero. */
 FP_CLONES static void FP_NAME(dwb_build)(const fp_conv2d_shape *s, FP_NAME(dwbgeom) g, const FP_T *xc, FP_T *xb,
-                                         int x_tail_safe, const FP_T *gyc, FP_T *bb, int gy_tail_safe, FP_T *psum,
+                                         const FP_T *x_end, const FP_T *gyc, FP_T *bb, const FP_T *gy_end, FP_T *psum,
                                          FP_T *nonfinite)
 {
     IVEC xmask, gymask;
@@ -321,11 +322,11 @@ FP_CLONES static void FP_NAME(dwb_build)(const fp_conv2d_shape *s, FP_NAME(dwbge
     if (xc) {
         FP_NAME(lane_mask)(&xmask, s->w % FP_VL ? s->w % FP_VL : FP_VL);
         for (int64_t ih = 0; ih < s->h; ih++)
-            FP_NAME(dw_copy_row)(xc + ih * s->w, s->w, xb + ih * g.wv, x_tail_safe || ih + 1 < s->h, xmask, &unused,
+            FP_NAME(dw_copy_row)(xc + ih * s->w, s->w, xb + ih * g.wv, x_end, xmask, &unused,
                                  &nf);
     }
     FP_NAME(lane_mask)(&gymask, s->ow % FP_VL ? s->ow % FP_VL : FP_VL);
-    FP_NAME(dwb_build_b)(s, g, gyc, bb, gy_tail_safe, gymask, &sum, &nf);
+    FP_NAME(dwb_build_b)(s, g, gyc, bb, gy_end, gymask, &sum, &nf);
     VSTORE(psum, sum);
     VSTORE(nonfinite, nf);
 }
@@ -467,8 +468,8 @@ static int FP_NAME(dw_backward_fused)(const fp_conv2d_shape *s, const FP_T *gy, 
                 const int64_t co = ci * Cog + j;
                 const FP_T *gyc = gy + (n * s->c_out + co) * P;
                 VEC gsum;
-                FP_NAME(dwb_build)(s, g, gw && j == 0 ? x + u * HW : NULL, xb, u + 1 < units, gyc, bb,
-                                   co + 1 < s->c_out || n + 1 < s->n, (FP_T *)&gsum, (FP_T *)&nonfinite);
+                FP_NAME(dwb_build)(s, g, gw && j == 0 ? x + u * HW : NULL, xb, x + units * HW, gyc, bb,
+                                   gy + s->n * s->c_out * P, (FP_T *)&gsum, (FP_T *)&nonfinite);
                 for (int64_t k = 0; k < KK; k++) gwacc[k] = (VEC){0};
                 /* grad_x: straight into gx, or via the scratch (accumulated over
                  * the channel multiplier; streamed out) */
