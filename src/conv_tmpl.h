@@ -600,55 +600,18 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
     } while (ci0 < Cig);
 }
 
-/* ---- one input channel per output channel (depthwise, groups == C_in) ----
- * Memory-bound: each unit is one (image, output channel) plane. All input
- * rows of the plane are buffered once (zero-padded, stride-phase-split;
- * FP_CONV_PLANE_BYTES at most, else the general kernel is used), so x is read
- * from memory once and y written once. */
+/* ---- one input channel per group (depthwise): per-gradient kernels ----
+ * The forward and the fused backward are in conv_dw_tmpl.h; these compute
+ * one gradient at a time (and run when the fused backward does not apply:
+ * non-finite values, or only one of grad_x / grad_weight asked for). Each
+ * unit buffers whole planes (zero-padded, stride-phase-split;
+ * FP_CONV_PLANE_BYTES at most, else the general direct kernels run). */
 #define FP_CONV_PLANE_BYTES ((int64_t)1 << 20)
 
 FP_INLINE void FP_NAME(build_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *xc, FP_T *buf)
 {
     for (int64_t ih = 0; ih < s->h; ih++)
         FP_NAME(build_row)(xc + ih * s->w, s->w, s->sw, s->pw, g.len, buf + ih * g.row);
-}
-
-FP_CLONES static void FP_NAME(dw_fwd_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
-                                            const FP_T *xc, const FP_T *wc, FP_T bias, FP_T *yc, FP_T *buf)
-{
-    const int64_t OW = s->ow, KW = s->kw;
-    /* row H of the buffer is a zero row: kernel rows over the top/bottom
-     * padding multiply zeros (torch: an Inf weight there gives NaN) */
-    FP_NAME(build_plane)(s, g, xc, buf);
-    memset(buf + s->h * g.row, 0, (size_t)g.row * sizeof(FP_T));
-    for (int64_t oh = 0; oh < s->oh; oh++) {
-        FP_T *yr = yc + oh * OW;
-        for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
-            VEC a0 = (VEC){0} + bias, a1 = a0;
-            for (int64_t kh = 0; kh < s->kh; kh++) {
-                int64_t ih = oh * s->sh - s->ph + kh * s->dh;
-                const FP_T *rb = buf + (ih < 0 || ih >= s->h ? s->h : ih) * g.row + ow0;
-                const FP_T *wk = wc + kh * KW;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    VEC x0, x1;
-                    VLOAD(x0, rb + koff[kw]);
-                    VLOAD(x1, rb + koff[kw] + FP_VL);
-                    a0 += wk[kw] * x0;
-                    a1 += wk[kw] * x1;
-                }
-            }
-            const int64_t nv = OW - ow0;
-            if (nv >= 2 * FP_VL) {
-                VSTORE(yr + ow0, a0);
-                VSTORE(yr + ow0 + FP_VL, a1);
-            } else {
-                FP_T t[2 * FP_VL];
-                VSTORE(t, a0);
-                VSTORE(t + FP_VL, a1);
-                memcpy(yr + ow0, t, (size_t)nv * sizeof(FP_T));
-            }
-        }
-    }
 }
 
 /* grad_x plane of input channel ci: sum over its cog output channels of the
@@ -895,27 +858,6 @@ static int FP_NAME(direct_scratch)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g,
     return FP_OK;
 }
 
-static int FP_NAME(dw_forward)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *x, const FP_T *w,
-                               const FP_T *b, FP_T *y, int n_threads)
-{
-    const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
-    const int64_t units = s->n * s->c_out;
-    const int nth = fp_conv_threads(units * P * KK, units, n_threads);
-    FP_T *bufs;
-    int64_t *koff;
-    if (FP_NAME(direct_scratch)(s, g, nth, (s->h + 1) * g.row, &bufs, &koff))
-        return FP_ERR_NOMEM;
-    #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int64_t u = 0; u < units; u++) {
-        int64_t co = u % s->c_out, n = u / s->c_out;
-        FP_NAME(dw_fwd_plane)(s, g, koff, x + (n * s->c_in + co / Cog) * HW, w + co * KK, b ? b[co] : (FP_T)0,
-                              y + u * P, bufs + fp_thread_id() * (s->h + 1) * g.row);
-    }
-    free(bufs);
-    free(koff);
-    return FP_OK;
-}
-
 static int FP_NAME(dw_backward_input)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *gy,
                                       const FP_T *w, FP_T *gx, int n_threads)
 {
@@ -988,8 +930,6 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
         if ((dg.rows * dg.row + FP_VL) * (int64_t)sizeof(FP_T) <= FP_CONV_PLANE_BYTES)
             return FP_NAME(dw_forward2)(s, x, w, b, y, n_threads);
     }
-    if (FP_NAME(plane_path)(s, g))
-        return FP_NAME(dw_forward)(s, g, x, w, b, y, n_threads);
     int64_t cib = FP_MIN(FP_MAX(FP_CONV_ROWBUF_BYTES / (s->kh * g.row * (int64_t)sizeof(FP_T)), 1), Cig);
     const int64_t ncu = (Cog + FP_CONV_DIRECT_CO - 1) / FP_CONV_DIRECT_CO;
     const int64_t units = N * G * ncu * OH;
