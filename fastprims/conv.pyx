@@ -51,6 +51,8 @@ cdef extern from "conv.h" nogil:
     int fp_conv2d_backward_weight_direct_f64(const fp_conv2d_shape *s, const double *gy, const double *x, double *gw, int nt)
     int fp_conv2d_backward_bias_f32(const fp_conv2d_shape *s, const float *gy, float *gb, int nt)
     int fp_conv2d_backward_bias_f64(const fp_conv2d_shape *s, const double *gy, double *gb, int nt)
+    int fp_conv2d_backward_depthwise_f32(const fp_conv2d_shape *s, const float *gy, const float *x, const float *w, float *gx, float *gw, float *gb, int nt)
+    int fp_conv2d_backward_depthwise_f64(const fp_conv2d_shape *s, const double *gy, const double *x, const double *w, double *gx, double *gw, double *gb, int nt)
     int fp_im2col_f32(const fp_conv2d_shape *s, const float *x, float *col, int nt)
     int fp_im2col_f64(const fp_conv2d_shape *s, const double *x, double *col, int nt)
     int fp_col2im_f32(const fp_conv2d_shape *s, const float *col, float *x, int nt)
@@ -288,6 +290,8 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     cdef int st = 0
     cdef bint f32 = a.dtype == np.float32
     gx = gw = gb = None
+    if direct and direct_w and want_x and want_w and g.c_in == g.groups:
+        return _depthwise_backward(g, s, gy, a, wt, want_b, nt)
     if want_x:
         gx = V.empty(a.shape, a.dtype)
         pout = data(gx)
@@ -319,6 +323,30 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
             else:
                 st = fp_conv2d_backward_bias_f64(&s, <double *>pgy, <double *>pout, nt)
         raise_for_status(st, "conv2d_backward (grad_bias)")
+    return gx, gw, gb
+
+
+cdef _depthwise_backward(g, fp_conv2d_shape s, gy, a, wt, bint want_b, int nt):
+    """grad_x and grad_weight (and grad_bias) of a depthwise layer in one fused pass."""
+    gx = V.empty(a.shape, a.dtype)
+    gw = V.empty(wt.shape, a.dtype)
+    gb = V.empty((g.c_out,), a.dtype) if want_b else None
+    cdef void *pgy = data(gy)
+    cdef void *px = data(a)
+    cdef void *pw = data(wt)
+    cdef void *pgx = data(gx)
+    cdef void *pgw = data(gw)
+    cdef void *pgb = data(gb) if want_b else NULL
+    cdef int st
+    cdef bint f32 = a.dtype == np.float32
+    with nogil:
+        if f32:
+            st = fp_conv2d_backward_depthwise_f32(&s, <float *>pgy, <float *>px, <float *>pw, <float *>pgx,
+                                                  <float *>pgw, <float *>pgb, nt)
+        else:
+            st = fp_conv2d_backward_depthwise_f64(&s, <double *>pgy, <double *>px, <double *>pw, <double *>pgx,
+                                                  <double *>pgw, <double *>pgb, nt)
+    raise_for_status(st, "conv2d_backward (depthwise)")
     return gx, gw, gb
 
 
@@ -399,9 +427,12 @@ def im2col_workspace_bytes(x_shape, weight_shape, stride=1, padding=0, dilation=
     Per thread: a column tile of K x T elements, K = C_in/groups*kH*kW and
     T = max(64, 384 KiB / (K*itemsize)) output positions (T <= H_out*W_out),
     so at most max(384 KiB, 64*K*itemsize); none for 1x1 stride-1 unpadded
-    layers. backward=True adds per thread one weight-gradient partial sum
-    (weight.size elements), a packed copy of the column tile and a T x
-    C_out/groups tile of grad_out^T. Independent of the batch size.
+    layers. backward=True: per thread the larger of the grad_x pass (that
+    column tile) and the grad_weight pass (one weight-gradient partial sum of
+    weight.size elements, column rows of at most max(256 KiB, one channel's
+    kH*kW x 1024 positions) and, for maps whose H_out*W_out is not a multiple
+    of the vector length, a grad_out tile of at most 2 MiB). Independent of
+    the batch size.
     """
     g = _geometry(tuple(x_shape), tuple(weight_shape), stride, padding, dilation, groups)
     cdef fp_conv2d_shape s = _cshape(g)

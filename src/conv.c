@@ -3,6 +3,8 @@
 #include "gemm.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
 
 static inline int fp_thread_id(void)
 {
@@ -53,17 +55,109 @@ static inline int fp_conv_threads(int64_t work, int64_t units, int n_threads)
     return nt;
 }
 
+/* Weight gradient as inner products (conv_gw_tmpl.h): output positions per
+ * tile, and bytes of column rows per tile (at least one channel's). */
+#define FP_GWD_TILE 1024
+#define FP_GWD_COL_BYTES ((int64_t)256 << 10)
+/* Small maps: images per tile, so that a tile has at most FP_GWD_TILE
+ * positions and its grad_out copy (C_out/groups rows) at most FP_GWD_A_BYTES. */
+#define FP_GWD_A_BYTES ((int64_t)2 << 20)
+
+static inline int64_t fp_conv_gwd_images(int64_t cog, int64_t p, int64_t elem)
+{
+    return FP_MAX(1, FP_MIN(FP_GWD_TILE / p, FP_GWD_A_BYTES / FP_MAX(cog * p * elem, 1)));
+}
+
+/* Per-thread elements of the inner-product weight gradient besides its
+ * partial sums: column rows (and, for small maps, the grad_out copy). */
+static int64_t fp_conv_gwd_elems(const fp_conv2d_shape *s, int64_t elem)
+{
+    const int64_t vl = 64 / elem, kk = s->kh * s->kw, cig = s->c_in / FP_MAX(s->groups, 1);
+    const int64_t cog = s->c_out / FP_MAX(s->groups, 1), p = s->oh * s->ow;
+    if (p % vl == 0) {
+        const int64_t pt = FP_MIN(p, FP_GWD_TILE);
+        const int64_t cch = FP_MAX(1, FP_MIN(cig, FP_GWD_COL_BYTES / (kk * pt * elem)));
+        return fp_conv_is_pointwise(s) ? 0 : cch * kk * pt;
+    }
+    const int64_t l = (fp_conv_gwd_images(cog, p, elem) * p + vl - 1) / vl * vl;
+    const int64_t cch = FP_MAX(1, FP_MIN(cig, FP_GWD_COL_BYTES / (kk * l * elem)));
+    return cog * l + cch * kk * l;
+}
+
 int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem, int n_threads, int backward)
 {
     int64_t k = s->c_in / FP_MAX(s->groups, 1) * s->kh * s->kw;
     int64_t p = s->oh * s->ow;
     int64_t cols = fp_conv_tile_cols(k, p, elem);
     int64_t per_thread = fp_conv_is_pointwise(s) ? 0 : k * cols * elem;
-    if (backward) /* weight-gradient partial sums; packed column tile and dY^T tile */
-        per_thread += s->c_out * k * elem +
-                      (fp_gemm_prefer_own() ? (k * cols + cols * (s->c_out / FP_MAX(s->groups, 1))) * elem : 0);
+    /* backward: the grad_x pass (a column tile, as forward), then the
+     * grad_weight pass: partial sums plus its tiles (at most; the images
+     * per tile of small maps never exceed the batch) */
+    if (backward)
+        per_thread = FP_MAX(per_thread, (s->c_out * k + fp_conv_gwd_elems(s, elem)) * elem);
     return per_thread * FP_MAX(n_threads, 1);
 }
+
+/* Streaming (non-temporal) copy for outputs much larger than the caches:
+ * a plain store first reads the line it writes (a third memory transfer
+ * on top of reading the input and writing the output). Only whole 64-byte
+ * lines inside [dst, dst + bytes) are streamed, so a line shared with a
+ * neighbouring plane (another thread's) is written with ordinary stores. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static void fp_stream_lines_avx512(char *d, const char *s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 64) _mm512_stream_ps((float *)(d + i), _mm512_loadu_ps((const float *)(s + i)));
+}
+__attribute__((target("avx"))) static void fp_stream_lines_avx(char *d, const char *s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 32) _mm256_stream_ps((float *)(d + i), _mm256_loadu_ps((const float *)(s + i)));
+}
+static int fp_stream_isa(void)
+{
+    static int isa = -1;
+    int v = isa;
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx") ? 1 : 0;
+        isa = v;
+    }
+    return v;
+}
+static void fp_stream_fence(void) { _mm_sfence(); }
+#else
+static int fp_stream_isa(void) { return 0; }
+static void fp_stream_fence(void) {}
+#endif
+
+static void fp_stream_copy(void *dst, const void *src, int64_t bytes)
+{
+    char *d = dst;
+    const char *s = src;
+    int isa = fp_stream_isa();
+    int64_t head = (int64_t)((64 - ((uintptr_t)d & 63)) & 63);
+    if (!isa || head >= bytes) {
+        memcpy(d, s, (size_t)bytes);
+        return;
+    }
+    memcpy(d, s, (size_t)head);
+    d += head;
+    s += head;
+    bytes -= head;
+    int64_t body = bytes & ~(int64_t)63;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (isa == 2)
+        fp_stream_lines_avx512(d, s, body);
+    else
+        fp_stream_lines_avx(d, s, body);
+#endif
+    memcpy(d + body, s + body, (size_t)(bytes - body));
+}
+
+/* Outputs above this many bytes are written with streaming stores. */
+#ifndef FP_CONV_STREAM_BYTES
+#define FP_CONV_STREAM_BYTES ((int64_t)16 << 20)
+#endif
 
 #define FP_TEMPLATE "conv_tmpl.h"
 #include "fp_instantiate.h"

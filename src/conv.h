@@ -54,6 +54,8 @@ int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem_size, 
     int fp_conv2d_backward_weight_direct_##S(const fp_conv2d_shape *s, const T *gy, const T *x,     \
                                              T *gw, int n_threads);                                 \
     int fp_conv2d_backward_bias_##S(const fp_conv2d_shape *s, const T *gy, T *gb, int n_threads);  \
+    int fp_conv2d_backward_depthwise_##S(const fp_conv2d_shape *s, const T *gy, const T *x,         \
+                                         const T *w, T *gx, T *gw, T *gb, int n_threads);           \
     int fp_im2col_##S(const fp_conv2d_shape *s, const T *x, T *col, int n_threads);                 \
     int fp_col2im_##S(const fp_conv2d_shape *s, const T *col, T *x, int n_threads);
 

@@ -298,83 +298,19 @@ static void FP_NAME(sum_parts)(FP_T *dst, const FP_T *parts, int nparts, int64_t
     }
 }
 
+#include "conv_gw_tmpl.h"
+
 int FP_NAME(conv2d_backward_weight_im2col)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, FP_T *gw,
                                            int n_threads)
 {
-    const int64_t N = s->n, G = s->groups, Cig = s->c_in / G, Cog = s->c_out / G;
-    const int64_t HW = s->h * s->w, P = s->oh * s->ow, K = Cig * s->kh * s->kw, WN = s->c_out * K;
+    const int64_t WN = s->c_out * (s->c_in / s->groups) * s->kh * s->kw;
     if (WN == 0)
         return FP_OK;
-    memset(gw, 0, (size_t)WN * sizeof(FP_T));
-    if (N == 0 || P == 0)
+    if (s->n == 0 || s->oh * s->ow == 0) {
+        memset(gw, 0, (size_t)WN * sizeof(FP_T));
         return FP_OK;
-    const int pointwise = fp_conv_is_pointwise(s);
-    const int64_t pt = fp_conv_tile_cols(K, P, sizeof(FP_T));
-    const int64_t ntiles = (P + pt - 1) / pt, units = N * G * ntiles;
-    const int nth = fp_conv_threads(N * s->c_out * P * K, units, n_threads);
-    /* Each thread sums its own units into its own copy of the gradient
-     * (static schedule: the same units for a given thread count), then the
-     * copies are added in thread order: deterministic, no atomics.
-     * With our own GEMM the copies hold dW^T (K x Cog per group):
-     * dW^T += col_tile (K x np, packed) * dY_tile^T (np x Cog). */
-    const int own = fp_gemm_prefer_own();
-    const int64_t per_thread = (pointwise ? 0 : K * pt) + (own ? K * pt + pt * Cog : 0);
-    FP_T *parts = NULL, *ws = NULL;
-    if ((nth > 1 || own) && !(parts = calloc((size_t)(nth * WN), sizeof(FP_T))))
-        return FP_ERR_NOMEM;
-    if (per_thread && !(ws = malloc((size_t)(nth * per_thread) * sizeof(FP_T)))) {
-        free(parts);
-        return FP_ERR_NOMEM;
     }
-    int status = FP_OK;
-    fp_gemm_single_threaded();
-    #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int64_t u = 0; u < units; u++) {
-        int tid = fp_thread_id();
-        int64_t tile = u % ntiles, g = (u / ntiles) % G, n = u / (ntiles * G);
-        int64_t p0 = tile * pt, np = FP_MIN(pt, P - p0);
-        const FP_T *xg = x + (n * s->c_in + g * Cig) * HW;
-        const FP_T *gyt = gy + (n * s->c_out + g * Cog) * P + p0;
-        FP_T *tws = ws + tid * per_thread;
-        const FP_T *bmat = xg + p0;
-        int64_t ldb = HW;
-        if (!pointwise) {
-            FP_NAME(im2col_tile)(xg, s, Cig, p0, p0 + np, tws, np);
-            bmat = tws;
-            ldb = np;
-            tws += K * pt;
-        }
-        FP_T *dst = (parts ? parts + tid * WN : gw) + g * Cog * K;
-        if (own) {
-            FP_T *colpk = tws, *gyT = tws + K * pt;
-            FP_NAME(gemm_pack_a)(0, K, np, bmat, ldb, colpk);
-            for (int64_t p = 0; p < np; p++)
-                for (int64_t co = 0; co < Cog; co++) gyT[p * Cog + co] = gyt[co * P + p];
-            if (FP_NAME(gemm_packed)(K, Cog, np, colpk, gyT, Cog, dst, Cog, 1)) {
-                #pragma omp atomic write
-                status = FP_ERR_NOMEM;
-            }
-        } else {
-            FP_NAME(gemm)(0, 1, Cog, K, np, 1, gyt, P, bmat, ldb, 1, dst, K);
-        }
-    }
-    if (own) {
-        /* sum the copies in thread order while transposing dW^T back */
-        int nt2 = fp_threads_for(WN * nth, n_threads);
-        #pragma omp parallel for num_threads(nt2) schedule(static)
-        for (int64_t i = 0; i < WN; i++) {
-            int64_t g = i / (Cog * K), r = i % (Cog * K), co = r / K, k = r % K;
-            int64_t src = g * Cog * K + k * Cog + co;
-            FP_T acc = parts[src];
-            for (int t = 1; t < nth; t++) acc += parts[t * WN + src];
-            gw[i] = acc;
-        }
-    } else if (parts) {
-        FP_NAME(sum_parts)(gw, parts, nth, WN, n_threads);
-    }
-    free(parts);
-    free(ws);
-    return status;
+    return FP_NAME(gw_dot)(s, gy, x, gw, n_threads);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -664,55 +600,18 @@ FP_CLONES static void FP_NAME(direct_fwd_row)(const fp_conv2d_shape *s, FP_NAME(
     } while (ci0 < Cig);
 }
 
-/* ---- one input channel per output channel (depthwise, groups == C_in) ----
- * Memory-bound: each unit is one (image, output channel) plane. All input
- * rows of the plane are buffered once (zero-padded, stride-phase-split;
- * FP_CONV_PLANE_BYTES at most, else the general kernel is used), so x is read
- * from memory once and y written once. */
+/* ---- one input channel per group (depthwise): per-gradient kernels ----
+ * The forward and the fused backward are in conv_dw_tmpl.h; these compute
+ * one gradient at a time (and run when the fused backward does not apply:
+ * non-finite values, or only one of grad_x / grad_weight asked for). Each
+ * unit buffers whole planes (zero-padded, stride-phase-split;
+ * FP_CONV_PLANE_BYTES at most, else the general direct kernels run). */
 #define FP_CONV_PLANE_BYTES ((int64_t)1 << 20)
 
 FP_INLINE void FP_NAME(build_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *xc, FP_T *buf)
 {
     for (int64_t ih = 0; ih < s->h; ih++)
         FP_NAME(build_row)(xc + ih * s->w, s->w, s->sw, s->pw, g.len, buf + ih * g.row);
-}
-
-FP_CLONES static void FP_NAME(dw_fwd_plane)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const int64_t *koff,
-                                            const FP_T *xc, const FP_T *wc, FP_T bias, FP_T *yc, FP_T *buf)
-{
-    const int64_t OW = s->ow, KW = s->kw;
-    /* row H of the buffer is a zero row: kernel rows over the top/bottom
-     * padding multiply zeros (torch: an Inf weight there gives NaN) */
-    FP_NAME(build_plane)(s, g, xc, buf);
-    memset(buf + s->h * g.row, 0, (size_t)g.row * sizeof(FP_T));
-    for (int64_t oh = 0; oh < s->oh; oh++) {
-        FP_T *yr = yc + oh * OW;
-        for (int64_t ow0 = 0; ow0 < OW; ow0 += 2 * FP_VL) {
-            VEC a0 = (VEC){0} + bias, a1 = a0;
-            for (int64_t kh = 0; kh < s->kh; kh++) {
-                int64_t ih = oh * s->sh - s->ph + kh * s->dh;
-                const FP_T *rb = buf + (ih < 0 || ih >= s->h ? s->h : ih) * g.row + ow0;
-                const FP_T *wk = wc + kh * KW;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    VEC x0, x1;
-                    VLOAD(x0, rb + koff[kw]);
-                    VLOAD(x1, rb + koff[kw] + FP_VL);
-                    a0 += wk[kw] * x0;
-                    a1 += wk[kw] * x1;
-                }
-            }
-            const int64_t nv = OW - ow0;
-            if (nv >= 2 * FP_VL) {
-                VSTORE(yr + ow0, a0);
-                VSTORE(yr + ow0 + FP_VL, a1);
-            } else {
-                FP_T t[2 * FP_VL];
-                VSTORE(t, a0);
-                VSTORE(t + FP_VL, a1);
-                memcpy(yr + ow0, t, (size_t)nv * sizeof(FP_T));
-            }
-        }
-    }
 }
 
 /* grad_x plane of input channel ci: sum over its cog output channels of the
@@ -959,27 +858,6 @@ static int FP_NAME(direct_scratch)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g,
     return FP_OK;
 }
 
-static int FP_NAME(dw_forward)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *x, const FP_T *w,
-                               const FP_T *b, FP_T *y, int n_threads)
-{
-    const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
-    const int64_t units = s->n * s->c_out;
-    const int nth = fp_conv_threads(units * P * KK, units, n_threads);
-    FP_T *bufs;
-    int64_t *koff;
-    if (FP_NAME(direct_scratch)(s, g, nth, (s->h + 1) * g.row, &bufs, &koff))
-        return FP_ERR_NOMEM;
-    #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int64_t u = 0; u < units; u++) {
-        int64_t co = u % s->c_out, n = u / s->c_out;
-        FP_NAME(dw_fwd_plane)(s, g, koff, x + (n * s->c_in + co / Cog) * HW, w + co * KK, b ? b[co] : (FP_T)0,
-                              y + u * P, bufs + fp_thread_id() * (s->h + 1) * g.row);
-    }
-    free(bufs);
-    free(koff);
-    return FP_OK;
-}
-
 static int FP_NAME(dw_backward_input)(const fp_conv2d_shape *s, FP_NAME(rowgeom) g, const FP_T *gy,
                                       const FP_T *w, FP_T *gx, int n_threads)
 {
@@ -1028,6 +906,8 @@ static int FP_NAME(dw_backward_weight)(const fp_conv2d_shape *s, FP_NAME(rowgeom
     return FP_OK;
 }
 
+#include "conv_dw_tmpl.h"
+
 /* Row buffers of one unit stay within this many bytes (L1-resident). */
 #ifndef FP_CONV_ROWBUF_BYTES
 #define FP_CONV_ROWBUF_BYTES ((int64_t)24 << 10)
@@ -1045,8 +925,11 @@ int FP_NAME(conv2d_forward_direct)(const fp_conv2d_shape *s, const FP_T *x, cons
         return FP_OK;
     }
     FP_NAME(rowgeom) g = FP_NAME(row_geometry)(s, 0);
-    if (FP_NAME(plane_path)(s, g))
-        return FP_NAME(dw_forward)(s, g, x, w, b, y, n_threads);
+    if (Cig == 1) {
+        FP_NAME(dwgeom) dg = FP_NAME(dw_geometry)(s);
+        if ((dg.rows * dg.row + FP_VL) * (int64_t)sizeof(FP_T) <= FP_CONV_PLANE_BYTES)
+            return FP_NAME(dw_forward2)(s, x, w, b, y, n_threads);
+    }
     int64_t cib = FP_MIN(FP_MAX(FP_CONV_ROWBUF_BYTES / (s->kh * g.row * (int64_t)sizeof(FP_T)), 1), Cig);
     const int64_t ncu = (Cog + FP_CONV_DIRECT_CO - 1) / FP_CONV_DIRECT_CO;
     const int64_t units = N * G * ncu * OH;
@@ -1291,6 +1174,24 @@ int FP_NAME(conv2d_backward_weight_direct)(const fp_conv2d_shape *s, const FP_T 
     free(bufs);
     free(koff);
     return FP_OK;
+}
+
+/* All gradients of a depthwise layer (c_in == groups) in one pass where the
+ * fused kernel applies (conv_dw_tmpl.h), else gradient by gradient. gx, gw,
+ * gb: NULL when not wanted. */
+int FP_NAME(conv2d_backward_depthwise)(const fp_conv2d_shape *s, const FP_T *gy, const FP_T *x, const FP_T *w,
+                                       FP_T *gx, FP_T *gw, FP_T *gb, int n_threads)
+{
+    int st = gx && gw ? FP_NAME(dw_backward_fused)(s, gy, x, w, gx, gw, gb, n_threads) : FP_ERR_UNSUPPORTED;
+    if (st != FP_ERR_UNSUPPORTED)
+        return st;
+    if (gx && (st = FP_NAME(conv2d_backward_input_direct)(s, gy, w, gx, n_threads)) != FP_OK)
+        return st;
+    if (gw && (st = FP_NAME(conv2d_backward_weight_direct)(s, gy, x, gw, n_threads)) != FP_OK)
+        return st;
+    if (gb)
+        st = FP_NAME(conv2d_backward_bias)(s, gy, gb, n_threads);
+    return st;
 }
 
 #undef FP_VL

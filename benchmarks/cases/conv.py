@@ -65,11 +65,18 @@ def layer_cases(layer, peers):
             yy = F.conv2d(txg, twg, tbg, stride=s, padding=p, groups=g)
             return torch.autograd.grad(yy, (txg, twg, tbg), tgy)
 
+    # Depthwise layers are memory-bound: the bytes they must move are the
+    # forward's read of x and write of y, and the backward's reads of
+    # grad_out and x and write of grad_x (weights are negligible).
+    fwd_bytes = fb_bytes = None
+    if c == g:
+        fwd_bytes = x.nbytes + gy.nbytes
+        fb_bytes = fwd_bytes + 2 * x.nbytes + gy.nbytes
     algs = ("direct", "im2col")
     return [
-        Case("conv", "fwd " + layer_name(layer), fwd, peer, peer_name, flops=flops,
+        Case("conv", "fwd " + layer_name(layer), fwd, peer, peer_name, flops=flops, bytes=fwd_bytes,
              target=">=1.5x gm, >=0.9x", extra={a: (lambda a=a: fwd(a)) for a in algs}),
-        Case("conv", "fwd+bwd " + layer_name(layer), fwd_bwd, peer_fb, peer_name, flops=3 * flops,
+        Case("conv", "fwd+bwd " + layer_name(layer), fwd_bwd, peer_fb, peer_name, flops=3 * flops, bytes=fb_bytes,
              target=">=1.3x gm, >=0.8x", extra={a: (lambda a=a: fwd_bwd(a)) for a in algs}),
     ]
 
