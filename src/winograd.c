@@ -1,8 +1,15 @@
 /* Winograd F(2x2, 3x3) convolution (see winograd.h); dtype bodies in winograd_tmpl.h. */
+#define _POSIX_C_SOURCE 200112L
 #include "winograd.h"
 #include "gemm.h"
 
 #include <stdlib.h>
+
+static void *fp_wino_alloc(size_t nbytes)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 64, nbytes ? nbytes : 64) == 0 ? p : NULL;
+}
 
 static inline int fp_thread_id(void)
 {
@@ -51,18 +58,18 @@ static inline int64_t fp_wino_tiles(const fp_wino_geom *g)
     return g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
 }
 
+#ifndef FP_WINO_A_BYTES
+#define FP_WINO_A_BYTES ((int64_t)256 << 10)
+#endif
 /* Tiles per block: V + M of one block within FP_WINO_WS_BYTES, a multiple
  * of FP_WINO_MIN_TILES (the GEMM's 32-column panel) and at least that;
  * smaller when that gives every thread a block to work on. */
-#include <stdio.h>
-static int64_t fp_wino_ws_bytes(void) { const char *e = getenv("WINO_WS"); return e ? atoll(e) << 10 : FP_WINO_WS_BYTES; }
-static int64_t fp_wino_min_tiles(void) { const char *e = getenv("WINO_MIN"); return e ? atoll(e) : FP_WINO_MIN_TILES; }
 static int64_t fp_wino_block_tiles(const fp_wino_geom *g, int64_t elem, int n_threads)
 {
     const int64_t q = FP_WINO_MIN_TILES;
     int64_t cig = g->cin / g->groups, cog = g->cout / g->groups, t = fp_wino_tiles(g);
-    int64_t tb = fp_wino_ws_bytes() / (16 * (cig + cog) * elem) / q * q;
-    tb = FP_MAX(tb, fp_wino_min_tiles());
+    int64_t tb = FP_WINO_WS_BYTES / (16 * (cig + cog) * elem) / q * q;
+    tb = FP_MAX(tb, q);
     tb = FP_MIN(tb, (t + q - 1) / q * q);
     if (n_threads > 1 && g->groups * ((t + tb - 1) / tb) < n_threads) {
         int64_t even = (t + n_threads - 1) / n_threads;
@@ -74,9 +81,6 @@ static int64_t fp_wino_block_tiles(const fp_wino_geom *g, int64_t elem, int n_th
 /* Rows of U[xi] per GEMM call: a multiple of 8 (the packed row blocks)
  * whose kc <= FP_WINO_KC columns fit in FP_WINO_A_BYTES, so they stay in L2
  * while every 32-tile panel of the block passes under them. */
-#ifndef FP_WINO_A_BYTES
-#define FP_WINO_A_BYTES ((int64_t)256 << 10)
-#endif
 static inline int64_t fp_wino_gemm_rows(int64_t cig, int64_t elem)
 {
     return FP_MAX(8, FP_WINO_A_BYTES / (cig * elem) / 8 * 8);

@@ -211,8 +211,10 @@ static int FP_NAME(wino_run)(const fp_wino_geom *g, const FP_T *x, const FP_T *w
     const int64_t mc = fp_wino_gemm_rows(FP_MIN(cig, FP_WINO_KC), elem);
     const int64_t ldt = TB + WVL; /* row slack for the transforms' full-vector stores */
     const int64_t mat = cog * cig, per_thread = 16 * (cig + cog) * ldt + fp_wino_scratch(TB, elem);
-    FP_T *up = malloc((size_t)(16 * g->cout * cig) * sizeof(FP_T));
-    FP_T *ws = malloc((size_t)(per_thread * nth) * sizeof(FP_T));
+    /* 64-byte aligned: with ldt a multiple of the vector length every GEMM
+     * row of V and M starts on a cache line (split loads halve the kernel) */
+    FP_T *up = fp_wino_alloc((size_t)(16 * g->cout * cig) * sizeof(FP_T));
+    FP_T *ws = fp_wino_alloc((size_t)(per_thread * nth) * sizeof(FP_T));
     int status = FP_OK, nan = 0;
     if (!up || !ws) {
         free(up);

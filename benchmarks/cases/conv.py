@@ -1,6 +1,6 @@
 """compare.py rows for convolution: the issue's 9 layers, float32, forward and
-forward+backward (all three gradients), fastprims auto vs torch, with direct
-and im2col as variants."""
+forward+backward (all three gradients), fastprims auto vs torch, with direct,
+im2col and (3x3 stride-1 layers) winograd as variants."""
 import numpy as np
 
 from compare import Case
@@ -65,7 +65,7 @@ def layer_cases(layer, peers):
             yy = F.conv2d(txg, twg, tbg, stride=s, padding=p, groups=g)
             return torch.autograd.grad(yy, (txg, twg, tbg), tgy)
 
-    algs = ("direct", "im2col")
+    algs = ("direct", "im2col") + (("winograd",) if k == 3 and s == 1 else ())
     return [
         Case("conv", "fwd " + layer_name(layer), fwd, peer, peer_name, flops=flops,
              target=">=1.5x gm, >=0.9x", extra={a: (lambda a=a: fwd(a)) for a in algs}),
