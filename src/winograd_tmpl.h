@@ -9,6 +9,20 @@
  * overlap by two columns.
  */
 
+/* 8 filters side by side (8 lanes) and their first mb lanes' store. */
+typedef FP_T FP_NAME(f8) __attribute__((vector_size(8 * sizeof(FP_T))));
+typedef FP_T FP_NAME(f8u) __attribute__((vector_size(8 * sizeof(FP_T)), aligned(1), may_alias));
+#define F8 FP_NAME(f8)
+#define F8LOAD(p) (*(const FP_NAME(f8u) *)(p))
+FP_INLINE void FP_NAME(wino_put8)(FP_T *dst, F8 v, int64_t mb)
+{
+    if (mb == 8) {
+        *(FP_NAME(f8u) *)dst = v;
+    } else {
+        for (int64_t r = 0; r < mb; r++) dst[r] = v[r];
+    }
+}
+
 /* Filter transform U = G g G^T, written straight into the layout the GEMM
  * micro-kernel reads: for group gi and xi, the (cog x cig) matrix U[xi] is
  * cut into column slices of FP_WINO_KC input channels, each packed as
@@ -19,40 +33,56 @@
 FP_CLONES static void FP_NAME(wino_filter_block)(const fp_wino_geom *g, const FP_T *w, int64_t gi, int64_t i,
                                                  int64_t mb, FP_T *up)
 {
+    enum { CB = 64 }; /* input channels staged at a time */
     const int64_t cig = g->cin / g->groups, cog = g->cout / g->groups, mat = cog * cig;
-    FP_T f[9][8], t[4][3][8], u[16][8];
-    memset(f, 0, sizeof f);
-    for (int64_t c = 0; c < cig; c++) {
+    /* staged taps [c][tap][row]: written by scalar stores in one pass and
+     * read as 8-row vectors in the next (reading them right after the
+     * stores would stall on store forwarding) */
+    FP_T stage[CB][9][8];
+    memset(stage, 0, sizeof stage);
+    for (int64_t cb = 0; cb < cig; cb += CB) {
+        const int64_t nc = FP_MIN(CB, cig - cb);
         for (int64_t r = 0; r < mb; r++) {
             const int64_t k = i + r;
             if (!g->transposed) {
-                const FP_T *src = w + ((gi * cog + k) * cig + c) * 9;
-                for (int q = 0; q < 9; q++) f[q][r] = src[q];
+                const FP_T *src = w + ((gi * cog + k) * cig + cb) * 9;
+                for (int64_t c = 0; c < nc; c++)
+                    for (int q = 0; q < 9; q++) stage[c][q][r] = src[c * 9 + q];
             } else { /* grad_x: filter (k, c) is the forward layer's (c, k), flipped */
-                const FP_T *src = w + ((gi * cig + c) * cog + k) * 9;
-                for (int q = 0; q < 9; q++) f[q][r] = src[8 - q];
+                for (int64_t c = 0; c < nc; c++) {
+                    const FP_T *src = w + ((gi * cig + cb + c) * cog + k) * 9;
+                    for (int q = 0; q < 9; q++) stage[c][q][r] = src[8 - q];
+                }
             }
         }
-        for (int j = 0; j < 3; j++)
-            for (int r = 0; r < 8; r++) {
-                FP_T f0 = f[j][r], f1 = f[3 + j][r], f2 = f[6 + j][r];
-                t[0][j][r] = f0;
-                t[1][j][r] = (FP_T)0.5 * (f0 + f1 + f2);
-                t[2][j][r] = (FP_T)0.5 * (f0 - f1 + f2);
-                t[3][j][r] = f2;
-            }
-        for (int a = 0; a < 4; a++)
-            for (int r = 0; r < 8; r++) {
-                FP_T t0 = t[a][0][r], t1 = t[a][1][r], t2 = t[a][2][r];
-                u[4 * a + 0][r] = t0;
-                u[4 * a + 1][r] = (FP_T)0.5 * (t0 + t1 + t2);
-                u[4 * a + 2][r] = (FP_T)0.5 * (t0 - t1 + t2);
-                u[4 * a + 3][r] = t2;
-            }
-        const int64_t c0 = c / FP_WINO_KC * FP_WINO_KC, kc = FP_MIN(FP_WINO_KC, cig - c0);
-        FP_T *dst = up + gi * 16 * mat + c0 * cog + i * kc + (c - c0) * mb;
-        for (int xi = 0; xi < 16; xi++)
-            for (int64_t r = 0; r < mb; r++) dst[xi * mat + r] = u[xi][r];
+        for (int64_t c = cb; c < cb + nc; c++) {
+            const FP_T(*f)[8] = stage[c - cb];
+            const int64_t c0 = c / FP_WINO_KC * FP_WINO_KC, kc = FP_MIN(FP_WINO_KC, cig - c0);
+            FP_T *dst = up + gi * 16 * mat + c0 * cog + i * kc + (c - c0) * mb;
+            const F8 half = (F8){0} + (FP_T)0.5;
+            F8 t0[3], t1[3], t2[3], t3[3];
+#define WF_COL(j)                                                             \
+    {                                                                         \
+        F8 f0 = F8LOAD(f[j]), f1 = F8LOAD(f[3 + j]), f2 = F8LOAD(f[6 + j]);   \
+        t0[j] = f0;                                                           \
+        t1[j] = half * (f0 + f1 + f2);                                        \
+        t2[j] = half * (f0 - f1 + f2);                                        \
+        t3[j] = f2;                                                           \
+    }
+            WF_COL(0) WF_COL(1) WF_COL(2)
+#undef WF_COL
+#define WF_ROW(a, t)                                                                  \
+    {                                                                                 \
+        F8 u0 = t[0], u1 = half * (t[0] + t[1] + t[2]), u2 = half * (t[0] - t[1] + t[2]), \
+           u3 = t[2];                                                                 \
+        FP_NAME(wino_put8)(dst + (4 * a) * mat, u0, mb);                              \
+        FP_NAME(wino_put8)(dst + (4 * a + 1) * mat, u1, mb);                          \
+        FP_NAME(wino_put8)(dst + (4 * a + 2) * mat, u2, mb);                          \
+        FP_NAME(wino_put8)(dst + (4 * a + 3) * mat, u3, mb);                          \
+    }
+            WF_ROW(0, t0) WF_ROW(1, t1) WF_ROW(2, t2) WF_ROW(3, t3)
+#undef WF_ROW
+        }
     }
 }
 
@@ -296,6 +326,8 @@ int FP_NAME(winograd_conv2d_backward_input)(const fp_conv2d_shape *s, const FP_T
 }
 
 #undef WVL
+#undef F8
+#undef F8LOAD
 #undef WVEC
 #undef WIVEC
 #undef WLOAD
