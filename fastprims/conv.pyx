@@ -3,7 +3,8 @@
 
 Two algorithms, both complete for every stride/padding/dilation/groups:
 "im2col" (tiled lowering + GEMM, bounded workspace) and "direct" (register-
-blocked, no lowering buffer). algorithm="auto" picks by the rule in
+blocked, no lowering buffer); and "winograd" (F(2x2, 3x3), src/winograd.h)
+for 3x3 stride-1 dilation-1 layers, forward and grad_x. algorithm="auto" picks by the rule in
 _auto_algorithm, derived from measurements on a 2-core AVX-512 machine
 (see the README's convolution section).
 
@@ -497,9 +498,9 @@ def winograd_workspace_bytes(x_shape, weight_shape, padding=0, groups=1, *, dtyp
 
     The transformed filters, 2 x 16 x C_out x C_in/groups elements (unpacked
     and packed copies), plus per thread one block of T tiles: 16 x (C_in +
-    C_out)/groups x T elements of transformed input and products, T =
-    max(32, 768 KiB / (16 x (C_in + C_out)/groups x itemsize)) rounded to 32,
-    and O(T) scratch. Independent of the batch size. backward=True: the
+    C_out)/groups x (T + 64/itemsize) elements of transformed input and
+    products, T = max(32, 1 MiB / (16 x (C_in + C_out)/groups x itemsize))
+    rounded down to a multiple of 32, and O(T) scratch. Independent of the batch size. backward=True: the
     grad_x pass (C_in and C_out swap roles).
     """
     g = _geometry(tuple(x_shape), tuple(weight_shape), 1, padding, 1, groups)
