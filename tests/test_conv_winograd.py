@@ -241,3 +241,23 @@ def test_workspace_bounded():
         assert f(shape(256), w, padding=1, n_threads=2, backward=True) == big  # symmetric layer
     with pytest.raises(ValueError, match="algorithm='winograd'"):
         f((1, 2, 8, 8), (2, 2, 5, 5))
+
+
+@pytest.mark.parametrize("shape, padding, groups", [
+    ((1, 2, 2, 3), 5, 1),          # grad_x padding 2 - 5 < 0: a crop
+    ((2, 3, 1, 1), 1, 1),          # 1x1 maps
+    ((1, 4, 1, 7), (1, 4), 2),
+    ((3, 6, 5, 5), (4, 0), 3),
+    ((1, 2, 40, 1), (2, 1), 1),    # one column, odd height
+])
+def test_large_padding_and_thin_maps(shape, padding, groups):
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((6, shape[1] // groups, 3, 3))
+    b = rng.standard_normal(6)
+    kw = dict(padding=padding, groups=groups)
+    y = fp.conv2d(x, w, b, algorithm=W, **kw)
+    np.testing.assert_allclose(y, R.conv2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    gx = fp.conv2d_backward(gy, x, w, algorithm=W, needs_input_grad=(True, False, False), **kw)[0]
+    np.testing.assert_allclose(gx, R.conv2d_backward(gy, x, w, **kw)[0], rtol=1e-12, atol=1e-12)
