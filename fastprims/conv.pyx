@@ -335,7 +335,10 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
 
     Arguments as conv2d; grad_out has conv2d's output shape. An entry of
     needs_input_grad that is false yields None in its place (and is not
-    computed). grad_bias is the per-channel sum of grad_out.
+    computed). grad_bias is the per-channel sum of grad_out. With
+    algorithm='winograd' (3x3, stride 1, dilation 1) grad_x is computed by
+    Winograd and grad_weight as 'auto' would without it (im2col, or direct
+    for one input channel per group).
     """
     _check_algorithm(algorithm)
     a, wt = _input_arrays(x, weight)
