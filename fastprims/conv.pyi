@@ -7,7 +7,7 @@ __all__: list[str]
 
 _Pair = int | tuple[int, int]
 _Padding = int | tuple[int, int] | Literal["same", "valid"]
-_Algorithm = Literal["auto", "direct", "im2col"]
+_Algorithm = Literal["auto", "direct", "im2col", "winograd"]
 
 def gemm_backend() -> str: ...
 def conv2d(
@@ -42,6 +42,9 @@ def im2col_workspace_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], 
                            padding: _Padding = ..., dilation: _Pair = ..., groups: int = ..., *,
                            dtype: npt.DTypeLike = ..., backward: bool = ...,
                            n_threads: int | None = ...) -> int: ...
+def winograd_workspace_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], padding: _Padding = ...,
+                             groups: int = ..., *, dtype: npt.DTypeLike = ..., backward: bool = ...,
+                             n_threads: int | None = ...) -> int: ...
 def conv_output_size(size: _Pair, kernel: _Pair, stride: _Pair = ..., padding: _Pair = ...,
                      dilation: _Pair = ..., ceil_mode: bool = ...) -> int | tuple[int, int]: ...
 def conv2d_params(in_channels: int, out_channels: int, kernel_size: _Pair, groups: int = ...,

@@ -3,7 +3,8 @@
 
 Two algorithms, both complete for every stride/padding/dilation/groups:
 "im2col" (tiled lowering + GEMM, bounded workspace) and "direct" (register-
-blocked, no lowering buffer). algorithm="auto" picks by the rule in
+blocked, no lowering buffer); and "winograd" (F(2x2, 3x3), src/winograd.h)
+for 3x3 stride-1 dilation-1 layers, forward and grad_x. algorithm="auto" picks by the rule in
 _auto_algorithm, derived from measurements on a 2-core AVX-512 machine
 (see the README's convolution section).
 
@@ -22,7 +23,7 @@ from fastprims import _validate as V
 cnp.import_array()
 
 __all__ = ["conv2d", "conv2d_backward", "im2col", "col2im", "conv_output_size", "conv2d_params",
-           "conv2d_flops", "receptive_field", "im2col_workspace_bytes"]
+           "conv2d_flops", "receptive_field", "im2col_workspace_bytes", "winograd_workspace_bytes"]
 
 cdef extern from "gemm.h" nogil:
     const char *fp_gemm_backend()
@@ -57,6 +58,13 @@ cdef extern from "conv.h" nogil:
     int fp_im2col_f64(const fp_conv2d_shape *s, const double *x, double *col, int nt)
     int fp_col2im_f32(const fp_conv2d_shape *s, const float *col, float *x, int nt)
     int fp_col2im_f64(const fp_conv2d_shape *s, const double *col, double *x, int nt)
+
+cdef extern from "winograd.h" nogil:
+    int64_t fp_winograd_workspace(const fp_conv2d_shape *s, int64_t elem_size, int n_threads, int backward)
+    int fp_winograd_conv2d_forward_f32(const fp_conv2d_shape *s, const float *x, const float *w, const float *b, float *y, int nt, int *nonfinite)
+    int fp_winograd_conv2d_forward_f64(const fp_conv2d_shape *s, const double *x, const double *w, const double *b, double *y, int nt, int *nonfinite)
+    int fp_winograd_conv2d_backward_input_f32(const fp_conv2d_shape *s, const float *gy, const float *w, float *gx, int nt, int *nonfinite)
+    int fp_winograd_conv2d_backward_input_f64(const fp_conv2d_shape *s, const double *gy, const double *w, double *gx, int nt, int *nonfinite)
 
 
 def gemm_backend():
@@ -107,8 +115,8 @@ def _padding(padding, kernel, stride, dilation):
 
 
 def _check_algorithm(algorithm):
-    if algorithm not in ("auto", "direct", "im2col"):
-        raise ValueError(f"algorithm must be 'auto', 'direct' or 'im2col', got {algorithm!r}")
+    if algorithm not in ("auto", "direct", "im2col", "winograd"):
+        raise ValueError(f"algorithm must be 'auto', 'direct', 'im2col' or 'winograd', got {algorithm!r}")
 
 
 class _Geometry:
@@ -164,8 +172,11 @@ cdef fp_conv2d_shape _cshape(g):
     return s
 
 
-def _auto_algorithm(g, backward=False):
-    """'direct' or 'im2col' for this geometry (see README: measured rule).
+def _auto_algorithm(g, backward=False, winograd=True):
+    """'winograd', 'direct' or 'im2col' for this geometry (see README: measured rule).
+
+    winograd (see _winograd_wins) first where it is eligible and measured
+    faster; winograd=False gives the choice between the other two.
 
     Measured on Zen 5 (2 cores, one thread per measurement, CPU time): the
     direct kernel wins where lowering costs more than it saves: one input
@@ -183,6 +194,8 @@ def _auto_algorithm(g, backward=False):
     """
     cig = g.c_in // g.groups
     cog = g.c_out // g.groups
+    if winograd and _winograd_wins(g, backward):
+        return "winograd"
     if cig == 1:
         return "direct"
     if backward:
@@ -191,6 +204,62 @@ def _auto_algorithm(g, backward=False):
     if (cig <= 4 or cog <= 32) and not pointwise:
         return "direct"
     return "im2col"
+
+
+# ---------------------------------------------------------------------------
+# winograd F(2x2, 3x3) (src/winograd.h)
+
+def _winograd_eligible(g):
+    return g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.dh == 1 and g.dw == 1
+
+
+def _winograd_wins(g, backward):
+    """Measured rule (README, algorithm="auto", 2 threads, float32): against
+    the direct/im2col choice below, winograd's forward wins from 16 channels
+    per group in and out (16 -> 16 at 56x56: 1.1x, 32 -> 32: 1.3-1.6x,
+    64..256: 1.15-1.5x; 16 -> 16 at 32x32: 0.94x, 64 -> 16: 0.99x, so at
+    least 512 channel pairs). grad_x (a convolution with C_out/groups
+    channels in and C_in/groups out) wins against the direct backward
+    already at 16 channels (1.3-7x) and against im2col unless it has few
+    output channels (16 out of 64: 0.81x).
+    """
+    if not _winograd_eligible(g):
+        return False
+    cig = g.c_in // g.groups
+    cog = g.c_out // g.groups
+    if backward:
+        return min(cig, cog) >= 8 and (cig >= 32 or cog <= 32)
+    return min(cig, cog) >= 16 and cig * cog >= 512
+
+
+def _require_winograd(g):
+    if not _winograd_eligible(g):
+        raise ValueError(f"algorithm='winograd' needs a 3x3 kernel with stride 1 and dilation 1, got kernel "
+                         f"({g.kh}, {g.kw}), stride ({g.sh}, {g.sw}), dilation ({g.dh}, {g.dw})")
+
+
+cdef bint _winograd(fp_conv2d_shape *s, src, wt, b, out, bint backward) except -1:
+    """Runs the winograd kernel into out. True if an output came out NaN: Inf
+    in the data turns into Inf - Inf in the transforms, so the caller
+    recomputes with an algorithm that propagates NaN/Inf as torch does."""
+    cdef int nt = effective_threads()
+    cdef void *px = data(src)
+    cdef void *pw = data(wt)
+    cdef void *pb = data(b) if b is not None else NULL
+    cdef void *py = data(out)
+    cdef int st = 0, bad = 0
+    cdef bint f32 = src.dtype == np.float32
+    with nogil:
+        if f32 and backward:
+            st = fp_winograd_conv2d_backward_input_f32(s, <float *>px, <float *>pw, <float *>py, nt, &bad)
+        elif f32:
+            st = fp_winograd_conv2d_forward_f32(s, <float *>px, <float *>pw, <float *>pb, <float *>py, nt, &bad)
+        elif backward:
+            st = fp_winograd_conv2d_backward_input_f64(s, <double *>px, <double *>pw, <double *>py, nt, &bad)
+        else:
+            st = fp_winograd_conv2d_forward_f64(s, <double *>px, <double *>pw, <double *>pb, <double *>py, nt, &bad)
+    raise_for_status(st, "conv2d_backward (grad_x)" if backward else "conv2d")
+    return bad != 0
 
 
 def _input_arrays(x, weight):
@@ -212,8 +281,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
     x (N, C_in, H, W); weight (C_out, C_in / groups, kH, kW); bias (C_out,) or
     None. stride/dilation: int or pair >= 1; padding: int or pair >= 0, or
     'same' (stride 1 only; an odd total puts the extra row/column at the
-    bottom/right, as torch) or 'valid'. algorithm: 'auto', 'direct' or
-    'im2col'. out: optional C-contiguous (N, C_out, H_out, W_out) array of the
+    bottom/right, as torch) or 'valid'. algorithm: 'auto', 'direct',
+    'im2col' or 'winograd' (3x3, stride 1, dilation 1 only). out: optional C-contiguous (N, C_out, H_out, W_out) array of the
     input dtype to write into (it must not overlap the inputs).
     """
     _check_algorithm(algorithm)
@@ -225,6 +294,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
         if b.shape != (g.c_out,):
             raise ValueError(f"bias must have shape ({g.c_out},) to match weight.shape={wt.shape}, "
                              f"got {b.shape}")
+    if algorithm == "winograd":
+        _require_winograd(g)
     y = V.output(out, g.out_shape, a.dtype)
     if out is not None:
         for name, arr in (("x", a), ("weight", wt), ("bias", b)):
@@ -240,6 +311,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
     cdef void *py = data(y)
     cdef int st
     cdef bint direct = algorithm == "direct"
+    if algorithm == "winograd":
+        if not _winograd(&s, a, wt, b, y, False):
+            return y
+        direct = _auto_algorithm(g, winograd=False) == "direct"  # Inf in the data
     if a.dtype == np.float32:
         with nogil:
             if direct:
@@ -262,7 +337,10 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
 
     Arguments as conv2d; grad_out has conv2d's output shape. An entry of
     needs_input_grad that is false yields None in its place (and is not
-    computed). grad_bias is the per-channel sum of grad_out.
+    computed). grad_bias is the per-channel sum of grad_out. With
+    algorithm='winograd' (3x3, stride 1, dilation 1) grad_x is computed by
+    Winograd and grad_weight as 'auto' would without it (im2col, or direct
+    for one input channel per group).
     """
     _check_algorithm(algorithm)
     a, wt = _input_arrays(x, weight)
@@ -275,9 +353,12 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
         want_x, want_w, want_b = (bool(v) for v in needs_input_grad)
     except (TypeError, ValueError):
         raise ValueError(f"needs_input_grad must be three booleans, got {needs_input_grad!r}") from None
+    if algorithm == "winograd":
+        _require_winograd(g)
     alg_w = algorithm
     if algorithm == "auto":
         algorithm = _auto_algorithm(g, backward=True)
+    if alg_w in ("auto", "winograd"):  # grad_weight: winograd computes grad_x only
         alg_w = "direct" if g.c_in == g.groups else "im2col"
     cdef bint direct = algorithm == "direct"
     cdef bint direct_w = alg_w == "direct"
@@ -295,14 +376,19 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     if want_x:
         gx = V.empty(a.shape, a.dtype)
         pout = data(gx)
-        with nogil:
-            if f32:
-                st = (fp_conv2d_backward_input_direct_f32(&s, <float *>pgy, <float *>pw, <float *>pout, nt) if direct
-                      else fp_conv2d_backward_input_im2col_f32(&s, <float *>pgy, <float *>pw, <float *>pout, nt))
-            else:
-                st = (fp_conv2d_backward_input_direct_f64(&s, <double *>pgy, <double *>pw, <double *>pout, nt) if direct
-                      else fp_conv2d_backward_input_im2col_f64(&s, <double *>pgy, <double *>pw, <double *>pout, nt))
-        raise_for_status(st, "conv2d_backward (grad_x)")
+        wino_done = False
+        if algorithm == "winograd":
+            wino_done = not _winograd(&s, gy, wt, None, gx, True)
+            direct = _auto_algorithm(g, backward=True, winograd=False) == "direct"  # if Inf in the data
+        if not wino_done:
+            with nogil:
+                if f32:
+                    st = (fp_conv2d_backward_input_direct_f32(&s, <float *>pgy, <float *>pw, <float *>pout, nt) if direct
+                          else fp_conv2d_backward_input_im2col_f32(&s, <float *>pgy, <float *>pw, <float *>pout, nt))
+                else:
+                    st = (fp_conv2d_backward_input_direct_f64(&s, <double *>pgy, <double *>pw, <double *>pout, nt) if direct
+                          else fp_conv2d_backward_input_im2col_f64(&s, <double *>pgy, <double *>pw, <double *>pout, nt))
+            raise_for_status(st, "conv2d_backward (grad_x)")
     if want_w:
         gw = V.empty(wt.shape, a.dtype)
         pout = data(gw)
@@ -438,6 +524,24 @@ def im2col_workspace_bytes(x_shape, weight_shape, stride=1, padding=0, dilation=
     cdef fp_conv2d_shape s = _cshape(g)
     nt = effective_threads() if n_threads is None else int(n_threads)
     return int(fp_conv2d_im2col_workspace(&s, np.dtype(dtype).itemsize, nt, 1 if backward else 0))
+
+
+def winograd_workspace_bytes(x_shape, weight_shape, padding=0, groups=1, *, dtype=np.float32, backward=False,
+                             n_threads=None):
+    """Bytes of workspace algorithm='winograd' allocates for this 3x3 stride-1 call.
+
+    The transformed filters, 2 x 16 x C_out x C_in/groups elements (unpacked
+    and packed copies), plus per thread one block of T tiles: 16 x (C_in +
+    C_out)/groups x (T + 64/itemsize) elements of transformed input and
+    products, T = max(32, 1 MiB / (16 x (C_in + C_out)/groups x itemsize))
+    rounded down to a multiple of 32, and O(T) scratch. Independent of the batch size. backward=True: the
+    grad_x pass (C_in and C_out swap roles).
+    """
+    g = _geometry(tuple(x_shape), tuple(weight_shape), 1, padding, 1, groups)
+    _require_winograd(g)
+    cdef fp_conv2d_shape s = _cshape(g)
+    nt = effective_threads() if n_threads is None else int(n_threads)
+    return int(fp_winograd_workspace(&s, np.dtype(dtype).itemsize, nt, 1 if backward else 0))
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """compare.py rows for convolution: the issue's 9 layers, float32, forward and
-forward+backward (all three gradients), fastprims auto vs torch, with direct
-and im2col as variants."""
+forward+backward (all three gradients), fastprims auto vs torch, with direct,
+im2col and (3x3 stride-1 layers) winograd as variants."""
 import numpy as np
 
 from compare import Case
@@ -72,7 +72,7 @@ def layer_cases(layer, peers):
     if c == g:
         fwd_bytes = x.nbytes + gy.nbytes
         fb_bytes = fwd_bytes + 2 * x.nbytes + gy.nbytes
-    algs = ("direct", "im2col")
+    algs = ("direct", "im2col") + (("winograd",) if k == 3 and s == 1 and c != g else ())
     return [
         Case("conv", "fwd " + layer_name(layer), fwd, peer, peer_name, flops=flops, bytes=fwd_bytes,
              target=">=1.5x gm, >=0.9x", extra={a: (lambda a=a: fwd(a)) for a in algs}),
