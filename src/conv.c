@@ -6,15 +6,6 @@
 #include <string.h>
 #include <stdint.h>
 
-static inline int fp_thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* Output columns ow whose tap lands inside the input row:
  * 0 <= ow * stride + off < size, as the half-open range [*lo, *hi) within [0, n_out). */
 static inline void fp_conv_valid_range(int64_t off, int64_t stride, int64_t size, int64_t n_out,

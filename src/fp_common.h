@@ -59,6 +59,17 @@ enum {
 #define FP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define FP_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* This thread's number in its OpenMP team (0 without OpenMP): the index of
+ * a kernel's per-thread workspace. */
+static inline int fp_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* Threads to use for `work` units of work when the caller allows n_threads. */
 static inline int fp_threads_for(int64_t work, int n_threads)
 {

@@ -70,17 +70,7 @@ static inline __attribute__((always_inline)) double fp_hsum8d(fp_v8d v)
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-
-/* This thread's number and its team's size (0 and 1 without OpenMP). */
-static inline int fp_thread_num(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
+/* The team's size (1 without OpenMP); the thread number is fp_thread_id (fp_common.h). */
 static inline int fp_team_size(void)
 {
 #ifdef _OPENMP

@@ -361,7 +361,7 @@ int FP_NAME(max_pool2d_forward)(const FP_T *x, FP_T *y, int64_t *indices, const 
     }
     #pragma omp parallel num_threads(nt)
     {
-        const int t = fp_thread_num(), T = fp_team_size();
+        const int t = fp_thread_id(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
@@ -571,7 +571,7 @@ int FP_NAME(avg_pool2d_forward)(const FP_T *x, FP_T *y, const fp_pool2d_geom *g,
     }
     #pragma omp parallel num_threads(nt)
     {
-        const int t = fp_thread_num(), T = fp_team_size();
+        const int t = fp_thread_id(), T = fp_team_size();
         const int64_t nchunks = fp_dyn_chunks(rows, T);
         #pragma omp for schedule(dynamic, 1)
         for (int64_t chunk = 0; chunk < nchunks; chunk++)
@@ -639,7 +639,7 @@ int FP_NAME(avg_pool2d_backward)(const FP_T *grad_y, FP_T *grad_x, const fp_pool
     }
     #pragma omp parallel num_threads(nt)
     {
-        const int t = fp_thread_num(), T = fp_team_size();
+        const int t = fp_thread_id(), T = fp_team_size();
         FP_T *div = buf + 2 * g->OW * t;
         const int64_t nchunks = fp_dyn_chunks(g->planes, T);
         #pragma omp for schedule(dynamic, 1)

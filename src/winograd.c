@@ -11,15 +11,6 @@ static void *fp_wino_alloc(size_t nbytes)
     return posix_memalign(&p, 64, nbytes ? nbytes : 64) == 0 ? p : NULL;
 }
 
-static inline int fp_thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* The convolution a kernel call computes, in the terms of a forward pass:
  * `in` (n, cin, h, w) correlated with 3x3 filters into `out` (n, cout, oh,
  * ow); output (oy, ox) reads input rows oy - ph .. oy - ph + 2 (zero outside).
