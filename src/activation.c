@@ -51,63 +51,10 @@ static void fp_run_tasks(int64_t ntasks, int64_t work, int n_threads, fp_task_fn
         fn(args, t);
 }
 
-/* ---- streaming (non-temporal) stores ----------------------------------------
- * An output larger than the caches is written around them: a plain store first
- * reads each line it writes (read-for-ownership), so a streaming kernel moves
- * 1.5x the bytes of x -> y; memcpy avoids that the same way for large copies.
+/* ---- streaming (non-temporal) stores (fp_stream.h) ----------------------------
  * Kernels compute a block into an L1 buffer and hand it to fp_stream_bytes.
  * Outputs below FP_STREAM_MIN_BYTES stay cached: the next op likely reads them. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-/* The copy out of the L1 buffer runs at the widest store the CPU has: with
- * 16-byte stores it cost a compute-bound kernel (tanh) a quarter of its time.
- * The AVX variants are compiled for their targets alone and picked at load
- * time, as FP_CLONES does for the kernels. */
-__attribute__((target("avx512f"))) static void fp_stream_bytes_64(char *d, const char *s, size_t bytes)
-{
-    for (; bytes >= 64; d += 64, s += 64, bytes -= 64)
-        _mm512_stream_si512((__m512i *)d, _mm512_loadu_si512((const void *)s));
-    memcpy(d, s, bytes);
-}
-__attribute__((target("avx"))) static void fp_stream_bytes_32(char *d, const char *s, size_t bytes)
-{
-    for (; bytes >= 32; d += 32, s += 32, bytes -= 32)
-        _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
-    memcpy(d, s, bytes);
-}
-static void fp_stream_bytes_16(char *d, const char *s, size_t bytes)
-{
-    for (; bytes >= 16; d += 16, s += 16, bytes -= 16)
-        _mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
-    memcpy(d, s, bytes);
-}
-static int fp_stream_width = 16;
-__attribute__((constructor)) static void fp_stream_init(void)
-{
-    __builtin_cpu_init();
-    fp_stream_width = __builtin_cpu_supports("avx512f") ? 64 : __builtin_cpu_supports("avx") ? 32 : 16;
-}
-static inline void fp_stream_bytes(void *dst, const void *src, size_t bytes)
-{
-    char *d = (char *)dst;
-    const char *s = (const char *)src;
-    size_t w = (size_t)fp_stream_width;
-    size_t head = (w - ((uintptr_t)d & (w - 1))) & (w - 1); /* streaming stores need aligned addresses */
-    head = head < bytes ? head : bytes;
-    memcpy(d, s, head);
-    d += head, s += head, bytes -= head;
-    if (w == 64)
-        fp_stream_bytes_64(d, s, bytes);
-    else if (w == 32)
-        fp_stream_bytes_32(d, s, bytes);
-    else
-        fp_stream_bytes_16(d, s, bytes);
-}
-static inline void fp_stream_fence(void) { _mm_sfence(); }
-#else
-static inline void fp_stream_bytes(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
-static inline void fp_stream_fence(void) {}
-#endif
+#include "fp_stream.h"
 #define FP_STREAM_MIN_BYTES ((int64_t)1 << 24)
 #define FP_STREAM_BLOCK 1024 /* elements per L1 staging buffer */
 

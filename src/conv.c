@@ -89,61 +89,8 @@ int64_t fp_conv2d_im2col_workspace(const fp_conv2d_shape *s, int64_t elem, int n
     return per_thread * FP_MAX(n_threads, 1);
 }
 
-/* Streaming (non-temporal) copy for outputs much larger than the caches:
- * a plain store first reads the line it writes (a third memory transfer
- * on top of reading the input and writing the output). Only whole 64-byte
- * lines inside [dst, dst + bytes) are streamed, so a line shared with a
- * neighbouring plane (another thread's) is written with ordinary stores. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-__attribute__((target("avx512f"))) static void fp_stream_lines_avx512(char *d, const char *s, int64_t n)
-{
-    for (int64_t i = 0; i < n; i += 64) _mm512_stream_ps((float *)(d + i), _mm512_loadu_ps((const float *)(s + i)));
-}
-__attribute__((target("avx"))) static void fp_stream_lines_avx(char *d, const char *s, int64_t n)
-{
-    for (int64_t i = 0; i < n; i += 32) _mm256_stream_ps((float *)(d + i), _mm256_loadu_ps((const float *)(s + i)));
-}
-static int fp_stream_isa(void)
-{
-    static int isa = -1;
-    int v = isa;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx") ? 1 : 0;
-        isa = v;
-    }
-    return v;
-}
-static void fp_stream_fence(void) { _mm_sfence(); }
-#else
-static int fp_stream_isa(void) { return 0; }
-static void fp_stream_fence(void) {}
-#endif
-
-static void fp_stream_copy(void *dst, const void *src, int64_t bytes)
-{
-    char *d = dst;
-    const char *s = src;
-    int isa = fp_stream_isa();
-    int64_t head = (int64_t)((64 - ((uintptr_t)d & 63)) & 63);
-    if (!isa || head >= bytes) {
-        memcpy(d, s, (size_t)bytes);
-        return;
-    }
-    memcpy(d, s, (size_t)head);
-    d += head;
-    s += head;
-    bytes -= head;
-    int64_t body = bytes & ~(int64_t)63;
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (isa == 2)
-        fp_stream_lines_avx512(d, s, body);
-    else
-        fp_stream_lines_avx(d, s, body);
-#endif
-    memcpy(d + body, s + body, (size_t)(bytes - body));
-}
+/* Streaming stores: fp_stream.h. */
+#include "fp_stream.h"
 
 /* Outputs above this many bytes are written with streaming stores. */
 #ifndef FP_CONV_STREAM_BYTES

@@ -247,7 +247,7 @@ static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const F
     FP_NAME(dwgeom) g = FP_NAME(dw_geometry)(s);
     const int64_t Cog = s->c_out / s->groups, HW = s->h * s->w, P = s->oh * s->ow, KK = s->kh * s->kw;
     /* large outputs: each plane is computed into an L1 scratch and streamed out */
-    const int stream = (s->n * s->c_out * P * (int64_t)sizeof(FP_T)) > FP_CONV_STREAM_BYTES && fp_stream_isa();
+    const int stream = (s->n * s->c_out * P * (int64_t)sizeof(FP_T)) > FP_CONV_STREAM_BYTES && fp_stream_supported();
     const int64_t ysz = stream ? (P + 2 * FP_VL) / FP_VL * FP_VL : 0;
     const int64_t units = s->n * s->c_out, per_thread = (g.rows * g.row + 2 * FP_VL) / FP_VL * FP_VL + ysz;
     const int nth = fp_conv_threads(units * P * KK, units, n_threads);
@@ -279,7 +279,7 @@ static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const F
             const FP_T *next = co + 1 < s->c_out && (co + 1) % Cog == 0 ? x + (plane + 1) * HW : NULL;
             if (stream) {
                 FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, ys, next);
-                fp_stream_copy(y + u * P, ys, P * (int64_t)sizeof(FP_T));
+                fp_stream_bytes(y + u * P, ys, P * (int64_t)sizeof(FP_T));
             } else {
                 FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, y + u * P, next);
             }
@@ -477,7 +477,7 @@ static int FP_NAME(dw_backward_fused)(const fp_conv2d_shape *s, const FP_T *gy, 
         return FP_ERR_UNSUPPORTED;
     FP_NAME(dwbgeom) g = FP_NAME(dwb_geometry)(s);
     const int64_t xsz = s->h * g.wv, bsz = g.brows * g.bw + FP_VL;
-    const int stream = s->n * s->c_in * HW * (int64_t)sizeof(FP_T) > FP_CONV_STREAM_BYTES && fp_stream_isa();
+    const int stream = s->n * s->c_in * HW * (int64_t)sizeof(FP_T) > FP_CONV_STREAM_BYTES && fp_stream_supported();
     const int64_t gsz = FP_MAX(Cog > 1 ? xsz : 0, stream ? (HW + 2 * FP_VL) / FP_VL * FP_VL : 0);
     const int64_t per_thread = xsz + bsz + gsz;
     if (per_thread * (int64_t)sizeof(FP_T) > FP_CONV_PLANE_BYTES)
@@ -532,7 +532,7 @@ static int FP_NAME(dw_backward_fused)(const fp_conv2d_shape *s, const FP_T *gy, 
                     else FP_NAME(dwb_plane_01)(s, g, xb, bb, wc, dst, ldx, end, gwacc, nx, ngy);
                 }
                 if (stream && Cog == 1)
-                    fp_stream_copy(gx + u * HW, gxacc, HW * (int64_t)sizeof(FP_T));
+                    fp_stream_bytes(gx + u * HW, gxacc, HW * (int64_t)sizeof(FP_T));
                 if (parts) {
                     FP_T *pp = parts + (n * s->c_out + co) * nparts;
                     for (int64_t k = 0; k < KK; k++) { /* tap (a, b) is weight (KH-1-a, KW-1-b) */
