@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py --quick            # every family, small repeat counts
     python benchmarks/compare.py --family conv      # one family
+    python benchmarks/compare.py --family activation --case softmax   # rows naming softmax
 
 Each family contributes rows from benchmarks/cases/<family>.py: a function
 `cases(quick, peers)` returning Case objects. Timing interleaves fastprims and
@@ -119,6 +120,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller roofline probes")
     ap.add_argument("--family", action="append", help="only these families (repeatable)")
+    ap.add_argument("--case", action="append",
+                    help="only rows whose name contains this text (repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=None)
     args = ap.parse_args(argv)
@@ -147,6 +150,8 @@ def main(argv=None):
     for modname in mods:
         mod = importlib.import_module(f"cases.{modname}")
         for c in mod.cases(args.quick, peers):
+            if args.case and not any(sub in c.name for sub in args.case):
+                continue
             labels = list(c.extra)
             fns = [c.fp] + [c.extra[k] for k in labels] + ([c.peer] if c.peer else [])
             ts = time_interleaved(fns, repeat, max_repeat=c.max_repeat)
