@@ -8,12 +8,15 @@
  * Softmax family, input viewed as (outer, C, inner), reduction over C:
  *  - inner == 1, C <= FP_SM_BLOCK: one task per row, the row stays in L1/L2:
  *    max pass, exp pass (softmax stores exp(x - max) and sums it), scale
- *    pass. Sums use FP_ACC lane accumulators so they vectorize without
- *    reassociating anything across thread counts.
+ *    pass, on 64-byte vectors (fp_vec.h) with two vector accumulators per
+ *    sum, so nothing is reassociated across thread counts.
  *  - inner == 1, C > FP_SM_BLOCK: rows cut into FP_SM_BLOCK blocks; parallel
  *    (max, sum) per block, merged per row in block order (deterministic for
  *    any thread count), then a parallel write pass.
- *  - inner > 1: tiles of `tw` contiguous inner positions; the reductions run
+ *  - inner > 1, C <= FP_SM_COL: the column path (sm_col_task): blocks of a
+ *    few vectors of inner positions, all C of them read once into an L1
+ *    array; max, sums and outputs come from there.
+ *  - inner > 1, larger C: tiles of `tw` contiguous inner positions; the reductions run
  *    across C with one lane per inner position, so the work is vectorized
  *    along the contiguous dimension with no transpose. The tile width keeps a
  *    tile's x and y (C * tw each) in L2, so x is read from memory once.
@@ -22,10 +25,14 @@
 /* flatten: the vector math must be inlined into the loop to vectorize, and
  * GCC's size heuristics otherwise leave fp_expf as a call in big bodies */
 #define FP_HOT FP_CLONES __attribute__((flatten))
-#define FP_ACC (128 / (int)sizeof(FP_T)) /* accumulator lanes: two 64-byte vectors */
 #define FP_SM_BLOCK FP_CHUNK
-#define FP_SM_TILE 1024 /* max inner positions per tile */
+#define FP_SM_TILE 1024 /* max inner positions per tile (and per column-path task) */
+#define FP_SM_COL 64    /* column path up to this C */
+#define FP_SM_G 4       /* vectors per column group: independent chains of a reduction */
+#define FP_SM_COLV 512  /* vectors (32 KB) of the column buffers, per thread */
 #define FP_SM_SCRATCH (131072 / (int)sizeof(FP_T)) /* per thread: a softmax tile's exp(x - max) */
+
+#include "fp_vec.h"
 
 struct FP_NAME(ew) {
     const FP_T *a;   /* x, or grad_out */
@@ -37,6 +44,34 @@ struct FP_NAME(ew) {
     uint64_t seed;
     int stream;      /* write y (and mask) with streaming stores */
 };
+
+/* FP_WRITE with a vector body: for I in [0, N) step FP_VL, VSTORE(Y + I,
+ * VEXPR) (VEXPR computes lanes I..I+FP_VL-1); the tail by SEXPR, a scalar. */
+#define FP_VWRITE(STREAM, Y, N, I, VEXPR, SEXPR)                                   \
+    do {                                                                           \
+        if (!(STREAM)) {                                                           \
+            int64_t I = 0;                                                         \
+            for (; I + FP_VL <= (N); I += FP_VL)                                   \
+                VSTORE((Y) + I, (VEXPR));                                          \
+            for (; I < (N); I++)                                                   \
+                (Y)[I] = (SEXPR);                                                  \
+        } else {                                                                   \
+            FP_T buf_[FP_STREAM_BLOCK];                                            \
+            for (int64_t s0_ = 0; s0_ < (N); s0_ += FP_STREAM_BLOCK) {             \
+                int64_t m_ = FP_MIN(FP_STREAM_BLOCK, (N) - s0_), k_ = 0;           \
+                for (; k_ + FP_VL <= m_; k_ += FP_VL) {                            \
+                    int64_t I = s0_ + k_;                                          \
+                    VSTORE(buf_ + k_, (VEXPR));                                    \
+                }                                                                  \
+                for (; k_ < m_; k_++) {                                            \
+                    int64_t I = s0_ + k_;                                          \
+                    buf_[k_] = (SEXPR);                                            \
+                }                                                                  \
+                fp_stream_bytes((Y) + s0_, buf_, (size_t)m_ * sizeof(FP_T));       \
+            }                                                                      \
+            fp_stream_fence();                                                     \
+        }                                                                          \
+    } while (0)
 
 /* for I in [0, N): Y[I] = EXPR. With STREAM the values go through an L1
  * buffer and out with streaming stores (see fp_stream_bytes). */
@@ -308,28 +343,24 @@ struct FP_NAME(sm) {
     FP_T *scratch_buf; /* FP_SM_SCRATCH elements per thread */
 };
 
-FP_INLINE FP_T FP_NAME(lanes_sum)(const FP_T *acc)
-{
-    FP_T s = 0;
-    for (int j = 0; j < FP_ACC; j++)
-        s += acc[j];
-    return s;
-}
+#define VEXP_NONPOS(v) FP_NAME(vexp_nonpos)(v)
 
 /* max over n elements, NaN ignored (a NaN still reaches the sum that follows
  * and makes the row NaN, as in torch); -Inf for n == 0 or an all-NaN row. */
 FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n)
 {
-    FP_T acc[FP_ACC];
-    for (int j = 0; j < FP_ACC; j++)
-        acc[j] = -(FP_T)__builtin_inf();
+    VEC a0 = VSPLAT(-__builtin_inf()), a1 = a0;
     int64_t i = 0;
-    for (; i + FP_ACC <= n; i += FP_ACC)
-        for (int j = 0; j < FP_ACC; j++)
-            acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
+        a0 = VMAX_KEEP(a0, VLD(x + i));
+        a1 = VMAX_KEEP(a1, VLD(x + i + FP_VL));
+    }
+    a0 = VMAX_KEEP(a0, a1);
+    FP_T t[FP_VL];
+    VSTORE(t, a0);
     FP_T m = -(FP_T)__builtin_inf();
-    for (int j = 0; j < FP_ACC; j++)
-        m = acc[j] > m ? acc[j] : m;
+    for (int j = 0; j < FP_VL; j++)
+        m = t[j] > m ? t[j] : m;
     for (; i < n; i++)
         m = x[i] > m ? x[i] : m;
     return m;
@@ -341,21 +372,18 @@ FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n)
  * float32 instead of a subnormal, far below the rounding of the sum). */
 FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
 {
-    FP_T acc[FP_ACC] = {0};
+    VEC vm = VSPLAT(m), a0 = {0}, a1 = {0};
     int64_t i = 0;
-    if (y) {
-        for (; i + FP_ACC <= n; i += FP_ACC)
-            for (int j = 0; j < FP_ACC; j++) {
-                FP_T e = fp_exp_nonpos(x[i + j] - m);
-                y[i + j] = e;
-                acc[j] += e;
-            }
-    } else {
-        for (; i + FP_ACC <= n; i += FP_ACC)
-            for (int j = 0; j < FP_ACC; j++)
-                acc[j] += fp_exp_nonpos(x[i + j] - m);
+    for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
+        VEC e0 = VEXP_NONPOS(VLD(x + i) - vm), e1 = VEXP_NONPOS(VLD(x + i + FP_VL) - vm);
+        if (y) {
+            VSTORE(y + i, e0);
+            VSTORE(y + i + FP_VL, e1);
+        }
+        a0 += e0;
+        a1 += e1;
     }
-    FP_T s = FP_NAME(lanes_sum)(acc);
+    FP_T s = FP_NAME(vsum2)(a0, a1);
     for (; i < n; i++) {
         FP_T e = fp_exp_nonpos(x[i] - m);
         if (y)
@@ -369,12 +397,15 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
  * not x - (m + log s): the latter loses the low bits of large logits. */
 FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_T s, int log, int stream)
 {
+    VEC vm = VSPLAT(m);
     if (log) {
         FP_T ls = fp_log(s);
-        FP_WRITE(stream, y, n, i, (x[i] - m) - ls);
+        VEC vls = VSPLAT(ls);
+        FP_VWRITE(stream, y, n, i, (VLD(x + i) - vm) - vls, (x[i] - m) - ls);
     } else {
         FP_T r = (FP_T)1 / s;
-        FP_WRITE(stream, y, n, i, fp_exp_nonpos(x[i] - m) * r);
+        VEC vr = VSPLAT(r);
+        FP_VWRITE(stream, y, n, i, VEXP_NONPOS(VLD(x + i) - vm) * vr, fp_exp_nonpos(x[i] - m) * r);
     }
 }
 
@@ -391,7 +422,11 @@ FP_HOT static void FP_NAME(sm_row_task)(const void *va, int64_t row)
         FP_NAME(row_write)(x, y, n, m, s, A->log, A->stream);
     } else {
         FP_T r = (FP_T)1 / FP_NAME(row_expsum)(x, y, n, m);
-        for (int64_t i = 0; i < n; i++)
+        VEC vr = VSPLAT(r);
+        int64_t i = 0;
+        for (; i + FP_VL <= n; i += FP_VL)
+            VSTORE(y + i, VLD(y + i) * vr);
+        for (; i < n; i++)
             y[i] *= r;
     }
 }
@@ -540,6 +575,236 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
     }
 }
 
+/* ---- the column path (inner > 1, C <= FP_SM_COL) ----------------------------
+ * A block of W vectors of inner positions: its C x W vectors are read from
+ * memory once into col (L1) and every pass reads them there. The tile path
+ * instead reads its tile three times and relies on it staying in L2, which
+ * fails when `inner` is a power of two: the C rows, 2^k bytes apart, map to
+ * the same L1 and L2 sets (a 128x128 map: rows 64 KB apart, a 21-class
+ * map's 21 rows in one 16-way L2 set), so each pass went back to memory.
+ * Each row's lines two blocks ahead are prefetched (C streams are more than
+ * the hardware prefetchers follow). Outputs are written from col; streamed,
+ * one call of fp_stream_bytes per row segment of W lines. nl < W * FP_VL
+ * lanes only in a row's last block. */
+#define FP_COL_LOAD(v, p, nl, w)                                   \
+    do {                                                           \
+        if ((nl) == W * FP_VL)                                     \
+            (v) = VLD(p);                                          \
+        else                                                       \
+            VLOAD_PART(v, p, (nl) - (w) * FP_VL);                  \
+    } while (0)
+
+/* row segment y[0..nl) = col[0..nl) (vectors), streamed or stored */
+FP_INLINE void FP_NAME(col_store)(FP_T *y, const VEC *col, int W, int64_t nl, int stream)
+{
+    if (stream) {
+        fp_stream_bytes(y, col, (size_t)nl * sizeof(FP_T));
+    } else if (nl == W * FP_VL) {
+        for (int w = 0; w < W; w++)
+            VSTORE(y + w * FP_VL, col[w]);
+    } else {
+        memcpy(y, col, (size_t)nl * sizeof(FP_T));
+    }
+}
+
+FP_INLINE void FP_NAME(col_fwd_block)(const struct FP_NAME(sm) *A, const FP_T *x, FP_T *y, VEC *col, int64_t nl,
+                                      int64_t pf, const int W)
+{
+    const int64_t C = A->c, inner = A->inner;
+    /* rows in order (the memory streams), then the reductions one vector
+     * column at a time, so the running max and sum live in a register */
+    for (int64_t c = 0; c < C; c++)
+        for (int w = 0; w < W; w++)
+            FP_COL_LOAD(col[c * W + w], x + c * inner + w * FP_VL, nl, w);
+    VEC m[16], s[16]; /* W <= 16 (FP_SM_COL_SWITCH) */
+    for (int w0 = 0; w0 < W; w0 += FP_SM_G) {
+        VEC mg[FP_SM_G], sg[FP_SM_G];
+        for (int k = 0; k < FP_SM_G; k++) {
+            mg[k] = col[w0 + k];
+            sg[k] = (VEC){0};
+        }
+        for (int64_t c = 1; c < C; c++)
+            for (int k = 0; k < FP_SM_G; k++)
+                mg[k] = VMAX_KEEP(mg[k], col[c * W + w0 + k]);
+        for (int64_t c = 0; c < C; c++) {
+            if (pf) /* the next block's lines, spread over the exp work */
+                for (int k = 0; k < FP_SM_G; k++)
+                    __builtin_prefetch(x + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
+            for (int k = 0; k < FP_SM_G; k++) {
+                VEC e = VEXP_NONPOS(col[c * W + w0 + k] - mg[k]);
+                if (!A->log)
+                    col[c * W + w0 + k] = e;
+                sg[k] += e;
+            }
+        }
+        for (int k = 0; k < FP_SM_G; k++) {
+            m[w0 + k] = mg[k];
+            s[w0 + k] = sg[k];
+        }
+    }
+    if (A->log) {
+        FP_T t[16 * FP_VL];
+        for (int w = 0; w < W; w++)
+            VSTORE(t + w * FP_VL, s[w]);
+        for (int k = 0; k < W * FP_VL; k++)
+            t[k] = fp_log(t[k]);
+        for (int w = 0; w < W; w++)
+            s[w] = VLD(t + w * FP_VL);
+        for (int64_t c = 0; c < C; c++) {
+            for (int w = 0; w < W; w++)
+                col[c * W + w] = (col[c * W + w] - m[w]) - s[w];
+            FP_NAME(col_store)(y + c * inner, col + c * W, W, nl, A->stream);
+        }
+    } else {
+        for (int w = 0; w < W; w++)
+            s[w] = (FP_T)1 / s[w];
+        for (int64_t c = 0; c < C; c++) {
+            for (int w = 0; w < W; w++)
+                col[c * W + w] *= s[w];
+            FP_NAME(col_store)(y + c * inner, col + c * W, W, nl, A->stream);
+        }
+    }
+}
+
+/* inner positions [j0, j1) of one outer slab, in blocks of W vectors; the
+ * next block's lines are prefetched */
+FP_INLINE void FP_NAME(col_fwd_run)(const struct FP_NAME(sm) *A, const FP_T *x, FP_T *y, VEC *col, int64_t j0,
+                                    int64_t j1, const int W)
+{
+    const int64_t bw = W * FP_VL;
+    int64_t j = j0;
+    for (; j + bw <= j1; j += bw)
+        FP_NAME(col_fwd_block)(A, x + j, y + j, col, bw, j + 2 * bw <= A->inner ? bw : 0, W);
+    if (j < j1)
+        FP_NAME(col_fwd_block)(A, x + j, y + j, col, j1 - j, 0, W);
+}
+
+/* W vectors per block: the widest (longest contiguous run per row, which
+ * the memory system streams best) whose C x W vectors (NV per column) fit
+ * FP_SM_COLV; each width its own inlined copy, so m, s, d stay in registers. */
+#define FP_SM_COL_SWITCH(NV, RUN, ...)                                                   \
+    do {                                                                                 \
+        if (A->c * 16 * (NV) <= FP_SM_COLV)                                              \
+            RUN(__VA_ARGS__, 16);                                                        \
+        else if (A->c * 8 * (NV) <= FP_SM_COLV)                                          \
+            RUN(__VA_ARGS__, 8);                                                         \
+        else                                                                             \
+            RUN(__VA_ARGS__, 4); /* C <= FP_SM_COL */                                    \
+    } while (0)
+
+/* one task: inner positions [j0, j0 + FP_SM_TILE) of one outer slab */
+FP_HOT static void FP_NAME(sm_col_task)(const void *va, int64_t t)
+{
+    const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
+    const int64_t C = A->c, inner = A->inner;
+    int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile, j1 = FP_MIN(j0 + A->tile, inner);
+    VEC col[FP_SM_COLV];
+    FP_SM_COL_SWITCH(1, FP_NAME(col_fwd_run), A, A->x + o * C * inner, A->y + o * C * inner, col, j0, j1);
+    if (A->stream)
+        fp_stream_fence();
+}
+
+/* backward: softmax gx = y * (g - sum_c g * y), log_softmax gx = g - exp(y) *
+ * sum_c g (fp_exp_nonpos for a block whose y are all <= 0 and sums finite, as
+ * row_bwd_write); col holds g (then gx) and coly holds y. */
+FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g, const FP_T *yv, FP_T *gx,
+                                      VEC *col, VEC *coly, int64_t nl, int64_t pf, const int W)
+{
+    const int64_t C = A->c, inner = A->inner;
+    for (int64_t c = 0; c < C; c++) {
+        const FP_T *gc = g + c * inner, *yc = yv + c * inner;
+        for (int w = 0; w < W; w++) {
+            FP_COL_LOAD(col[c * W + w], gc + w * FP_VL, nl, w);
+            FP_COL_LOAD(coly[c * W + w], yc + w * FP_VL, nl, w);
+        }
+    }
+    VEC d[16]; /* W <= 16 */
+    int any = 0;
+    for (int w0 = 0; w0 < W; w0 += FP_SM_G) {
+        VEC dg[FP_SM_G], yg[FP_SM_G];
+        for (int k = 0; k < FP_SM_G; k++) {
+            dg[k] = (VEC){0};
+            yg[k] = VSPLAT(-__builtin_inf());
+        }
+        if (pf) /* the next block's lines, spread over the block's work */
+            for (int64_t c = 0; c < C; c++)
+                for (int k = 0; k < FP_SM_G; k++) {
+                    __builtin_prefetch(g + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
+                    __builtin_prefetch(yv + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
+                }
+        if (A->log) {
+            for (int64_t c = 0; c < C; c++)
+                for (int k = 0; k < FP_SM_G; k++) {
+                    dg[k] += col[c * W + w0 + k];
+                    yg[k] = VMAX_KEEP(yg[k], coly[c * W + w0 + k]);
+                }
+            FP_T td[FP_SM_G * FP_VL], ty[FP_SM_G * FP_VL];
+            for (int k = 0; k < FP_SM_G; k++) {
+                VSTORE(td + k * FP_VL, dg[k]);
+                VSTORE(ty + k * FP_VL, yg[k]);
+            }
+            for (int k = 0; k < FP_SM_G * FP_VL; k++)
+                any |= (ty[k] > 0) | !(td[k] - td[k] == 0);
+        } else {
+            for (int64_t c = 0; c < C; c++)
+                for (int k = 0; k < FP_SM_G; k++)
+                    dg[k] += col[c * W + w0 + k] * coly[c * W + w0 + k];
+        }
+        for (int k = 0; k < FP_SM_G; k++)
+            d[w0 + k] = dg[k];
+    }
+    if (A->log) {
+        for (int64_t c = 0; c < C; c++) {
+            for (int w = 0; w < W; w++) {
+                VEC yvv = coly[c * W + w], e;
+                if (!any) {
+                    e = VEXP_NONPOS(yvv);
+                } else {
+                    FP_T t[FP_VL];
+                    VSTORE(t, yvv);
+                    for (int k = 0; k < FP_VL; k++)
+                        t[k] = fp_exp(t[k]);
+                    e = VLD(t);
+                }
+                col[c * W + w] = col[c * W + w] - e * d[w];
+            }
+            FP_NAME(col_store)(gx + c * inner, col + c * W, W, nl, A->stream);
+        }
+    } else {
+        for (int64_t c = 0; c < C; c++) {
+            for (int w = 0; w < W; w++)
+                col[c * W + w] = coly[c * W + w] * (col[c * W + w] - d[w]);
+            FP_NAME(col_store)(gx + c * inner, col + c * W, W, nl, A->stream);
+        }
+    }
+}
+
+FP_INLINE void FP_NAME(col_bwd_run)(const struct FP_NAME(sm) *A, int64_t base, VEC *col, int64_t j0, int64_t j1,
+                                    const int W)
+{
+    const int64_t bw = W * FP_VL;
+    const FP_T *g = A->g + base, *yv = A->x + base;
+    FP_T *gx = A->y + base;
+    VEC *coly = col + A->c * W;
+    int64_t j = j0;
+    for (; j + bw <= j1; j += bw)
+        FP_NAME(col_bwd_block)(A, g + j, yv + j, gx + j, col, coly, bw, j + 2 * bw <= A->inner ? bw : 0, W);
+    if (j < j1)
+        FP_NAME(col_bwd_block)(A, g + j, yv + j, gx + j, col, coly, j1 - j, 0, W);
+}
+
+FP_HOT static void FP_NAME(smb_col_task)(const void *va, int64_t t)
+{
+    const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
+    const int64_t C = A->c, inner = A->inner;
+    int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile, j1 = FP_MIN(j0 + A->tile, inner);
+    VEC col[FP_SM_COLV]; /* g (then gx) in the first C x W vectors, y after them */
+    FP_SM_COL_SWITCH(2, FP_NAME(col_bwd_run), A, o * C * inner, col, j0, j1);
+    if (A->stream)
+        fp_stream_fence();
+}
+#undef FP_COL_LOAD
+
 /* Tile width: a tile's x and y (C * tw elements each) should sit in ~256 KB
  * of L2 (softmax forward: C * tw in the 128 KB scratch tile, when C allows a
  * 16-lane tile); a multiple of 16 lanes, at most FP_SM_TILE and inner. */
@@ -557,7 +822,8 @@ static int64_t FP_NAME(sm_tile_width)(int64_t c, int64_t inner, int scratch)
 /* Shared driver of the forward and backward passes: picks the row, big-row or
  * tile path and runs the given task functions. */
 static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, fp_task_fn row_task,
-                           fp_task_fn block_pass1, fp_task_fn block_pass2, fp_task_fn tile_task)
+                           fp_task_fn block_pass1, fp_task_fn block_pass2, fp_task_fn col_task,
+                           fp_task_fn tile_task)
 {
     int64_t c = A->c, inner = A->inner;
     if (outer == 0 || c == 0 || inner == 0)
@@ -576,6 +842,10 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
         fp_run_tasks(ntasks, work, n_threads, block_pass2, A);
         free(A->stats);
         A->stats = NULL;
+    } else if (c <= FP_SM_COL) {
+        A->tile = FP_MIN(FP_SM_TILE, inner);
+        A->ntiles = (inner + A->tile - 1) / A->tile;
+        fp_run_tasks(outer * A->ntiles, work, n_threads, col_task, A);
     } else {
         A->tile = FP_NAME(sm_tile_width)(c, inner, A->scratch);
         A->ntiles = (inner + A->tile - 1) / A->tile;
@@ -596,7 +866,7 @@ static int FP_NAME(softmax_any)(const FP_T *x, FP_T *y, int64_t outer, int64_t c
 {
     struct FP_NAME(sm) A = {x, NULL, y, NULL, c, inner, 0, 0, 0, log, 0, !log, NULL};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(sm_row_task), FP_NAME(sm_block_stats_task),
-                           FP_NAME(sm_block_write_task), FP_NAME(sm_tile_task));
+                           FP_NAME(sm_block_write_task), FP_NAME(sm_col_task), FP_NAME(sm_tile_task));
 }
 
 int FP_NAME(softmax_forward)(const FP_T *x, FP_T *y, int64_t outer, int64_t c, int64_t inner, int n_threads)
@@ -616,18 +886,20 @@ int FP_NAME(log_softmax_forward)(const FP_T *x, FP_T *y, int64_t outer, int64_t 
 
 FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int log)
 {
-    FP_T acc[FP_ACC] = {0};
+    VEC a0 = {0}, a1 = {0};
     int64_t i = 0;
     if (log) {
-        for (; i + FP_ACC <= n; i += FP_ACC)
-            for (int j = 0; j < FP_ACC; j++)
-                acc[j] += g[i + j];
+        for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
+            a0 += VLD(g + i);
+            a1 += VLD(g + i + FP_VL);
+        }
     } else {
-        for (; i + FP_ACC <= n; i += FP_ACC)
-            for (int j = 0; j < FP_ACC; j++)
-                acc[j] += g[i + j] * y[i + j];
+        for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
+            a0 += VLD(g + i) * VLD(y + i);
+            a1 += VLD(g + i + FP_VL) * VLD(y + i + FP_VL);
+        }
     }
-    FP_T s = FP_NAME(lanes_sum)(acc);
+    FP_T s = FP_NAME(vsum2)(a0, a1);
     for (; i < n; i++)
         s += log ? g[i] : g[i] * y[i];
     return s;
@@ -644,12 +916,13 @@ FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, in
     if (log)
         for (int64_t i = 0; i < n; i++)
             general |= y[i] > 0;
+    VEC vd = VSPLAT(d);
     if (log && !general)
-        FP_WRITE(stream, gx, n, i, g[i] - fp_exp_nonpos(y[i]) * d);
+        FP_VWRITE(stream, gx, n, i, VLD(g + i) - VEXP_NONPOS(VLD(y + i)) * vd, g[i] - fp_exp_nonpos(y[i]) * d);
     else if (log)
         FP_WRITE(stream, gx, n, i, g[i] - fp_exp(y[i]) * d);
     else
-        FP_WRITE(stream, gx, n, i, y[i] * (g[i] - d));
+        FP_VWRITE(stream, gx, n, i, VLD(y + i) * (VLD(g + i) - vd), y[i] * (g[i] - d));
 }
 
 FP_HOT static void FP_NAME(smb_row_task)(const void *va, int64_t row)
@@ -728,7 +1001,7 @@ static int FP_NAME(softmax_bwd_any)(const FP_T *grad_y, const FP_T *y, FP_T *gra
 {
     struct FP_NAME(sm) A = {y, grad_y, grad_x, NULL, c, inner, 0, 0, 0, log, 0, 0, NULL};
     return FP_NAME(sm_run)(&A, outer, n_threads, FP_NAME(smb_row_task), FP_NAME(smb_block_dot_task),
-                           FP_NAME(smb_block_write_task), FP_NAME(smb_tile_task));
+                           FP_NAME(smb_block_write_task), FP_NAME(smb_col_task), FP_NAME(smb_tile_task));
 }
 
 int FP_NAME(softmax_backward)(const FP_T *grad_y, const FP_T *y, FP_T *grad_x, int64_t outer, int64_t c,
@@ -765,7 +1038,10 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
     return FP_OK;
 }
 
-#undef FP_ACC
+#undef FP_SM_COL
+#undef FP_SM_COLV
+#undef FP_SM_G
+#undef FP_SM_COL_SWITCH
 #undef FP_HOT
 #undef FP_SM_BLOCK
 #undef FP_SM_TILE
@@ -775,3 +1051,5 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 #undef FP_EW_CHUNK1
 #undef FP_EW_CHUNK2
 #undef FP_WRITE
+#undef FP_VWRITE
+#undef VEXP_NONPOS

@@ -471,11 +471,12 @@ def test_streaming_dropout_and_softmax(big_x):
             np.testing.assert_array_equal(inplace, y)
 
 
-# ---- reduction over an inner axis (tile path): every C, ragged inner sizes ----
+# ---- reduction over an inner axis (column path up to C = 64, then tiles): ------
+# ---- every C of the column widths and the switch to tiles, ragged inner sizes --
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_axis1_every_c_and_ragged_inner(dtype, rng):
-    for c in range(1, 41):
+    for c in list(range(1, 41)) + [47, 63, 64, 65, 96, 130]:
         inner = int(rng.choice([1, 7, 17, 33, 100, 1031]))
         x = (rng.standard_normal((3, c, inner)) * 6).astype(dtype)
         g = rng.standard_normal(x.shape).astype(dtype)

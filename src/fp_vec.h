@@ -1,0 +1,120 @@
+/* 64-byte vectors for template bodies (GCC vector extensions), and the
+ * vector exp the softmax family needs.
+ *
+ * Why vectors rather than loops the auto-vectorizer turns into SIMD: GCC keeps
+ * an accumulator array (`FP_T acc[32]`) in stack memory, so every add of a
+ * reduction went through a store and a reload (store-forwarding latency on the
+ * loop-carried chain; it cost the softmax row kernels about a third of their
+ * time), and it re-broadcast the polynomial constants inside the loop. Vector
+ * locals stay in registers. A vector is one zmm in the AVX-512 target_clones
+ * variant, two ymm or four xmm in the others, so one body serves every target
+ * and both dtypes. Vector values never cross a function boundary that is not
+ * inlined.
+ *
+ * Include it inside a template body (after FP_T, FP_S, FP_IT are defined by
+ * fp_instantiate.h); the dtype-independent part below is compiled once. */
+#ifndef FP_VEC_H
+#define FP_VEC_H
+
+#include <stdint.h>
+
+/* The vector functions below are always inlined, so their 64-byte vector
+ * returns never meet the ABI GCC warns about. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float fp_vf32 __attribute__((vector_size(64)));
+typedef double fp_vf64 __attribute__((vector_size(64)));
+typedef int32_t fp_vi32 __attribute__((vector_size(64)));
+typedef int64_t fp_vi64 __attribute__((vector_size(64)));
+typedef uint32_t fp_vu32 __attribute__((vector_size(64)));
+typedef uint64_t fp_vu64 __attribute__((vector_size(64)));
+
+/* m ? a : b per lane (m all-ones or zero per lane; C has no vector ?:) */
+#define FP_VSEL(VT, IT, m, a, b) ((VT)(((m) & (IT)(a)) | (~(m) & (IT)(b))))
+
+/* fp_expf_nonpos (fp_math.h) lane-wise, the same operations in the same
+ * order, so the vector and scalar (tail) lanes of a row agree bit for bit:
+ * x <= 0 or NaN; below -87.33 (and -Inf) gives 0, NaN stays NaN. */
+static inline __attribute__((always_inline)) fp_vf32 fp_vexp_nonpos_f32(fp_vf32 x)
+{
+    const fp_vf32 lo = (fp_vf32){0} - 87.33f;
+    fp_vi32 under = x < lo; /* false for NaN, which then flows through */
+    fp_vf32 xc = FP_VSEL(fp_vf32, fp_vi32, under, lo, x);
+    fp_vf32 t = xc * 1.44269504088896341f + 12582912.0f;
+    fp_vf32 n = t - 12582912.0f;
+    fp_vf32 r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    fp_vf32 p = r * 1.9875691500E-4f + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * (r * r) + r + 1.0f;
+    fp_vu32 b = ((fp_vu32)t + (uint32_t)(127 - 0x4B400000)) << 23;
+    return (fp_vf32)(~under & (fp_vi32)(p * (fp_vf32)b));
+}
+
+/* fp_expd (fp_math.h) lane-wise, any argument: float64 softmax uses the
+ * general exp (its scalar fp_exp_nonpos is fp_expd too). */
+static inline __attribute__((always_inline)) fp_vf64 fp_vexp_nonpos_f64(fp_vf64 x)
+{
+    const fp_vf64 lo = (fp_vf64){0} - 746.0, hi = (fp_vf64){0} + 709.8;
+    fp_vf64 xc = FP_VSEL(fp_vf64, fp_vi64, x < lo, lo, x);
+    xc = FP_VSEL(fp_vf64, fp_vi64, xc > hi, hi, xc);
+    fp_vf64 t = xc * 1.4426950408889634073599 + 6755399441055744.0;
+    fp_vf64 n = t - 6755399441055744.0;
+    fp_vf64 r = xc - n * 6.93145751953125E-1;
+    r = r - n * 1.42860682030941723212E-6;
+    fp_vf64 rr = r * r;
+    fp_vf64 px = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr
+                      + 9.99999999999999999910E-1);
+    fp_vf64 q = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr
+                 + 2.27265548208155028766E-1) * rr + 2.00000000000000000009E0;
+    fp_vf64 e = 1.0 + 2.0 * (px / (q - px));
+    fp_vi64 ni = (fp_vi64)t - (int64_t)0x4338000000000000LL;
+    fp_vi64 n1 = ni >> 1, n2 = ni - n1;
+    fp_vu64 b1 = (fp_vu64)(n1 + 1023) << 52, b2 = (fp_vu64)(n2 + 1023) << 52;
+    return e * (fp_vf64)b1 * (fp_vf64)b2;
+}
+
+#endif /* FP_VEC_H */
+
+/* ---- per dtype (re-read for each instantiation) ---------------------------- */
+#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
+typedef FP_IT FP_NAME(ivec) __attribute__((vector_size(64)));
+/* Unaligned access through an aligned(1), may_alias type: unlike memcpy it
+ * does not take the address of the register variable, so accumulator arrays
+ * stay in registers across the loops. */
+typedef FP_T FP_NAME(uvec) __attribute__((vector_size(64), aligned(1), may_alias));
+#define VEC FP_NAME(vec)
+#define IVEC FP_NAME(ivec)
+#define VLD(p) (*(const FP_NAME(uvec) *)(p))
+#define VLOAD(v, p) ((v) = VLD(p))
+#define VSTORE(p, v) (*(FP_NAME(uvec) *)(p) = (v))
+#define VSPLAT(s) ((VEC){0} + (FP_T)(s))
+#define VSEL(m, a, b) FP_VSEL(VEC, IVEC, m, a, b)
+/* lane-wise max that ignores a NaN in x (the running m wins), as the scalar
+ * `x > m ? x : m` */
+#define VMAX_KEEP(m, x) VSEL((x) > (m), x, m)
+
+/* v = p[0..n) followed by zeros (n < FP_VL lanes valid). */
+#define VLOAD_PART(v, p, n)                                                 \
+    do {                                                                    \
+        FP_T t_[FP_VL] = {0};                                               \
+        int64_t n_ = (n) < 0 ? 0 : ((n) > FP_VL ? FP_VL : (n));             \
+        for (int64_t i_ = 0; i_ < n_; i_++) t_[i_] = (p)[i_];               \
+        VLOAD(v, t_);                                                       \
+    } while (0)
+
+/* Sum of the lanes of a + b, pairwise (a tree, not a chain of scalar adds:
+ * the chain cost a 1000-element softmax row ~15% of its time). */
+FP_INLINE FP_T FP_NAME(vsum2)(VEC a, VEC b)
+{
+    FP_T t[FP_VL];
+    VSTORE(t, a + b);
+    for (int w = (int)FP_VL / 2; w > 0; w /= 2)
+        for (int k = 0; k < w; k++)
+            t[k] += t[k + w];
+    return t[0];
+}
