@@ -67,7 +67,7 @@ cdef enum:
     RELU, RELU_B, LEAKY, LEAKY_B, SIGMOID, SIGMOID_B, TANH, TANH_B, GELU, GELU_B
 
 _GELU_FORMS = {"none": 0, "tanh": 1}
-_MATH_OPS = {"exp": 0, "tanh": 1, "log": 2, "erf": 3, "erfc": 4}
+_MATH_OPS = {"exp": 0, "tanh": 1, "log": 2, "erf": 3, "erfc": 4, "exp_nonpos": 5}
 
 
 cdef int _ew_call(int op, bint f64, void *a, void *b, void *y, int64_t n, double param, int iparam,

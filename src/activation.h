@@ -11,7 +11,7 @@
 #include "fp_common.h"
 
 /* Private test hook: apply one of the vector math functions of fp_math.h. */
-enum { FP_MATH_EXP = 0, FP_MATH_TANH = 1, FP_MATH_LOG = 2, FP_MATH_ERF = 3, FP_MATH_ERFC = 4 };
+enum { FP_MATH_EXP = 0, FP_MATH_TANH = 1, FP_MATH_LOG = 2, FP_MATH_ERF = 3, FP_MATH_ERFC = 4, FP_MATH_EXP_NONPOS = 5 };
 
 /* gelu forms */
 enum { FP_GELU_NONE = 0, FP_GELU_TANH = 1 };

@@ -29,7 +29,7 @@
 #define FP_SM_TILE 1024 /* max inner positions per tile (and per column-path task) */
 #define FP_SM_COL 64    /* column path up to this C */
 #define FP_SM_G 4       /* vectors per column group: independent chains of a reduction */
-#define FP_SM_COLV 512  /* vectors (32 KB) of the column buffers, per thread */
+#define FP_SM_COLV 768  /* vectors (48 KB) of the column buffers, per thread */
 #define FP_SM_SCRATCH (131072 / (int)sizeof(FP_T)) /* per thread: a softmax tile's exp(x - max) */
 
 #include "fp_vec.h"
@@ -726,12 +726,6 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
             dg[k] = (VEC){0};
             yg[k] = VSPLAT(-__builtin_inf());
         }
-        if (pf) /* the next block's lines, spread over the block's work */
-            for (int64_t c = 0; c < C; c++)
-                for (int k = 0; k < FP_SM_G; k++) {
-                    __builtin_prefetch(g + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
-                    __builtin_prefetch(yv + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
-                }
         if (A->log) {
             for (int64_t c = 0; c < C; c++)
                 for (int k = 0; k < FP_SM_G; k++) {
@@ -753,8 +747,16 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
         for (int k = 0; k < FP_SM_G; k++)
             d[w0 + k] = dg[k];
     }
+    /* the next block's lines, row by row over the output pass */
+#define FP_COL_BWD_PREFETCH(c)                                                        \
+    if (pf)                                                                           \
+        for (int w = 0; w < W; w++) {                                                 \
+            __builtin_prefetch(g + (c) * inner + pf + w * FP_VL, 0, 2);               \
+            __builtin_prefetch(yv + (c) * inner + pf + w * FP_VL, 0, 2);              \
+        }
     if (A->log) {
         for (int64_t c = 0; c < C; c++) {
+            FP_COL_BWD_PREFETCH(c)
             for (int w = 0; w < W; w++) {
                 VEC yvv = coly[c * W + w], e;
                 if (!any) {
@@ -772,11 +774,13 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
         }
     } else {
         for (int64_t c = 0; c < C; c++) {
+            FP_COL_BWD_PREFETCH(c)
             for (int w = 0; w < W; w++)
                 col[c * W + w] = coly[c * W + w] * (col[c * W + w] - d[w]);
             FP_NAME(col_store)(gx + c * inner, col + c * W, W, nl, A->stream);
         }
     }
+#undef FP_COL_BWD_PREFETCH
 }
 
 FP_INLINE void FP_NAME(col_bwd_run)(const struct FP_NAME(sm) *A, int64_t base, VEC *col, int64_t j0, int64_t j1,
@@ -1027,11 +1031,20 @@ FP_EW_CHUNK1(log_chunk, FP_NAME(log_m))
 FP_EW_CHUNK1(erf_chunk, FP_NAME(erf_m))
 FP_EW_CHUNK1(erfc_chunk, FP_NAME(erfc_m))
 
+/* the softmax family's exp of x <= 0: vectors (fp_vec.h), the tail scalar */
+FP_HOT static void FP_NAME(exp_nonpos_chunk)(const void *va, int64_t lo, int64_t n)
+{
+    const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;
+    const FP_T *x = A->a + lo;
+    FP_T *y = A->y + lo;
+    FP_VWRITE(0, y, n, i, VEXP_NONPOS(VLD(x + i)), fp_exp_nonpos(x[i]));
+}
+
 int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 {
     static const fp_range_fn fns[] = {FP_NAME(exp_chunk), FP_NAME(tanh_fwd_chunk), FP_NAME(log_chunk),
-                                      FP_NAME(erf_chunk), FP_NAME(erfc_chunk)};
-    if (op < FP_MATH_EXP || op > FP_MATH_ERFC)
+                                      FP_NAME(erf_chunk), FP_NAME(erfc_chunk), FP_NAME(exp_nonpos_chunk)};
+    if (op < FP_MATH_EXP || op > FP_MATH_EXP_NONPOS)
         return FP_ERR_VALUE;
     struct FP_NAME(ew) A = {x, NULL, y, NULL, NULL, 0, 0, 0};
     fns[op](&A, 0, n);

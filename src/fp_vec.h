@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include "fp_math.h"
+
 /* The vector functions below are always inlined, so their 64-byte vector
  * returns never meet the ABI GCC warns about. */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -40,17 +42,15 @@ static inline __attribute__((always_inline)) fp_vf32 fp_vexp_nonpos_f32(fp_vf32 
     const fp_vf32 lo = (fp_vf32){0} - 87.33f;
     fp_vi32 under = x < lo; /* false for NaN, which then flows through */
     fp_vf32 xc = FP_VSEL(fp_vf32, fp_vi32, under, lo, x);
-    fp_vf32 t = xc * 1.44269504088896341f + 12582912.0f;
-    fp_vf32 n = t - 12582912.0f;
-    fp_vf32 r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    fp_vf32 p = r * 1.9875691500E-4f + 1.3981999507E-3f;
-    p = p * r + 8.3334519073E-3f;
-    p = p * r + 4.1665795894E-2f;
-    p = p * r + 1.6666665459E-1f;
-    p = p * r + 5.0000001201E-1f;
-    p = p * (r * r) + r + 1.0f;
-    fp_vu32 b = ((fp_vu32)t + (uint32_t)(127 - 0x4B400000)) << 23;
+    fp_vf32 t = xc * 1.44269504088896341f + FP_EXPF_NP_SHIFTER;
+    fp_vf32 n = t - FP_EXPF_NP_SHIFTER;
+    fp_vf32 r = xc - n * FP_EXPF_NP_LN2;
+    fp_vf32 p = r * FP_EXPF_NP_C4 + FP_EXPF_NP_C3;
+    p = p * r + FP_EXPF_NP_C2;
+    p = p * r + FP_EXPF_NP_C1;
+    p = p * r + FP_EXPF_NP_C0;
+    p = p * r + 1.0f;
+    fp_vu32 b = (fp_vu32)t << 23;
     return (fp_vf32)(~under & (fp_vi32)(p * (fp_vf32)b));
 }
 

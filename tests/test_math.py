@@ -42,6 +42,7 @@ def _ref_log(x):
 
 REF64 = {  # float64 oracles (long double for exp/log/tanh would be the same up to 1 ulp)
     "exp": _ref_exp,
+    "exp_nonpos": _ref_exp,
     "tanh": lambda x: np.tanh(x.astype(np.float64)),
     "log": _ref_log,
     "erf": lambda x: special.erf(x.astype(np.float64)),
@@ -52,6 +53,10 @@ REF64 = {  # float64 oracles (long double for exp/log/tanh would be the same up 
 CASES = [
     ("exp", F32, -87.0, 88.5, 2.0),
     ("exp", F64, -707.0, 709.5, 2.0),
+    # the softmax family's exp of x - max <= 0: fewer multiply-adds, a looser bound
+    ("exp_nonpos", F32, -87.0, 0.0, 6.0),  # one-constant reduction: |n| * 2e-9 extra
+    ("exp_nonpos", F32, -10.0, 0.0, 3.0),
+    ("exp_nonpos", F64, -707.0, 0.0, 2.0),
     ("tanh", F32, -12.0, 12.0, 3.0),
     ("tanh", F32, -0.7, 0.7, 3.0),
     ("tanh", F64, -40.0, 40.0, 3.0),
@@ -137,3 +142,19 @@ def test_erfc_float32_tail_keeps_relative_precision():
     ref = special.erfc(x.astype(np.float64))
     tol = 8 * np.maximum(np.spacing(ref.astype(F32)), np.finfo(F32).smallest_subnormal)
     assert np.all(np.abs(y - ref) <= tol)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_exp_nonpos_specials_and_vector_scalar_agree(dtype):
+    x = np.array([0.0, -0.0, -1e-30, -87.3, -87.34, -100.0, -1e30, -np.inf, np.nan], dtype)
+    y = _math("exp_nonpos", x)
+    assert y[0] == 1 and y[1] == 1 and y[2] == 1
+    assert np.isnan(y[-1])
+    assert y[-2] == 0 and y[-3] == 0
+    if dtype == F32:  # flushed to 0 below -87.33 instead of a subnormal
+        assert y[3] > 0 and y[4] == 0 and y[5] == 0
+    # whole vectors and the scalar tail compute the same bits
+    g = grid(-90.0, 0.0, 4099, dtype)
+    whole = _math("exp_nonpos", g)
+    one_by_one = np.concatenate([_math("exp_nonpos", g[i:i + 1]) for i in range(0, g.size, 37)])
+    np.testing.assert_array_equal(whole[::37], one_by_one)
