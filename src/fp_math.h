@@ -294,17 +294,18 @@ static inline double fp_erfcd(double x) { return erfc(x); }
 /* ---- section: loss (exp of non-positive arguments, log1p) -------------------- */
 /* exp(x) for x <= 0 (or NaN), as the softmax family and the losses need for
  * x - max: the multiply-adds are what bounds these loops (two FMA pipes), so
- * this spends 8 where fp_expf spends 12. One-constant range reduction (exact
- * n * ln2 inside the FMA; ln2's float rounding costs |n| * 2e-9 relative, which
- * reaches an ulp only for results below 1e-18), a degree-5 minimax polynomial
- * for exp(r) on [-ln2/2, ln2/2] fitted for relative error (tests/test_math.py:
- * <= 3 ulp on [-10, 0], <= 6 ulp on [-87, 0]), and one scale factor: t's low mantissa bits are n +
+ * this spends 9 where fp_expf spends 12. Two-constant (Cody-Waite) range
+ * reduction, exact with or without FMA (one constant was exact only inside an
+ * FMA: the baseline build without FMA lost 60 ulp), a degree-5 minimax
+ * polynomial for exp(r) on [-ln2/2, ln2/2] fitted for relative error
+ * (tests/test_math.py: <= 3 ulp on [-87, 0]), and one scale factor: t's low mantissa bits are n +
  * 127 (the shifter carries the exponent bias), shifted into the exponent
  * field. x < -87.33 (and -Inf) gives 0 instead of a subnormal (next to the
  * max term's 1 it is far below rounding); NaN stays NaN. fp_vexp_nonpos_f32
  * (fp_vec.h) is the same operations on vectors. The double version is fp_expd. */
 #define FP_EXPF_NP_SHIFTER 12583039.0f /* 1.5 * 2^23 + 127 */
-#define FP_EXPF_NP_LN2 0.693147182464599609375f
+#define FP_EXPF_NP_LN2_HI 0.693359375f /* 9 significant bits: n * HI is exact */
+#define FP_EXPF_NP_LN2_LO -2.12194440e-4f
 #define FP_EXPF_NP_C4 0.008290233090519905f
 #define FP_EXPF_NP_C3 0.04189774766564369f
 #define FP_EXPF_NP_C2 0.1666763573884964f
@@ -316,7 +317,8 @@ static inline float fp_expf_nonpos(float x)
     float xc = under ? -87.33f : x;
     float t = xc * 1.44269504088896341f + FP_EXPF_NP_SHIFTER;
     float n = t - FP_EXPF_NP_SHIFTER;
-    float r = xc - n * FP_EXPF_NP_LN2;
+    float r = xc - n * FP_EXPF_NP_LN2_HI;
+    r = r - n * FP_EXPF_NP_LN2_LO;
     float p = r * FP_EXPF_NP_C4 + FP_EXPF_NP_C3;
     p = p * r + FP_EXPF_NP_C2;
     p = p * r + FP_EXPF_NP_C1;

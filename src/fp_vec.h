@@ -44,7 +44,8 @@ static inline __attribute__((always_inline)) fp_vf32 fp_vexp_nonpos_f32(fp_vf32 
     fp_vf32 xc = FP_VSEL(fp_vf32, fp_vi32, under, lo, x);
     fp_vf32 t = xc * 1.44269504088896341f + FP_EXPF_NP_SHIFTER;
     fp_vf32 n = t - FP_EXPF_NP_SHIFTER;
-    fp_vf32 r = xc - n * FP_EXPF_NP_LN2;
+    fp_vf32 r = xc - n * FP_EXPF_NP_LN2_HI;
+    r = r - n * FP_EXPF_NP_LN2_LO;
     fp_vf32 p = r * FP_EXPF_NP_C4 + FP_EXPF_NP_C3;
     p = p * r + FP_EXPF_NP_C2;
     p = p * r + FP_EXPF_NP_C1;
