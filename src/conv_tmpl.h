@@ -5,30 +5,11 @@
  * target and both dtypes. Vector values never cross a function boundary.
  */
 
-#define FP_VL ((int64_t)(64 / sizeof(FP_T)))
+#include "fp_vec.h" /* VEC, IVEC, FP_VL, VLOAD, VSTORE, VLOAD_PART */
 /* Vectors of output columns per register block of the direct kernels. */
 #define FP_CONV_NV 2
-typedef FP_T FP_NAME(vec) __attribute__((vector_size(64)));
-#define VEC FP_NAME(vec)
-/* Unaligned vector access through an aligned(1), may_alias type: unlike
- * memcpy it does not take the address of the register variable, so
- * accumulator arrays stay in registers across the loops. */
-typedef FP_T FP_NAME(uvec) __attribute__((vector_size(64), aligned(1), may_alias));
-#define VLOAD(v, p) ((v) = *(const FP_NAME(uvec) *)(p))
-#define VSTORE(p, v) (*(FP_NAME(uvec) *)(p) = (v))
-
-/* v = p[0..n) followed by zeros (n < FP_VL lanes valid). */
-#define VLOAD_PART(v, p, n)                                                 \
-    do {                                                                    \
-        FP_T t_[FP_VL] = {0};                                               \
-        int64_t n_ = (n) < 0 ? 0 : ((n) > FP_VL ? FP_VL : (n));             \
-        for (int64_t i_ = 0; i_ < n_; i_++) t_[i_] = (p)[i_];               \
-        VLOAD(v, t_);                                                       \
-    } while (0)
 
 /* Lanes [0, n) of the vector all-ones, the rest zero (for masking with &). */
-typedef FP_IT FP_NAME(ivec) __attribute__((vector_size(64)));
-#define IVEC FP_NAME(ivec)
 #define VMASK(v, m) ((v) = (VEC)((IVEC)(v) & (m)))
 FP_INLINE void FP_NAME(lane_mask)(IVEC *m, int64_t n)
 {
