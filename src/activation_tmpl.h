@@ -27,6 +27,7 @@
 #define FP_HOT FP_CLONES __attribute__((flatten))
 #define FP_SM_BLOCK FP_CHUNK
 #define FP_SM_TILE 1024 /* max inner positions per tile (and per column-path task) */
+#define FP_SM_STREAM_ROW 4096 /* bytes: shortest row written with streaming stores */
 #define FP_SM_COL 64    /* column path up to this C */
 #define FP_SM_G 4       /* vectors per column group: independent chains of a reduction */
 #define FP_SM_COLV 768  /* vectors (48 KB) of the column buffers, per thread */
@@ -45,27 +46,60 @@ struct FP_NAME(ew) {
     int stream;      /* write y (and mask) with streaming stores */
 };
 
-/* FP_WRITE with a vector body: for I in [0, N) step FP_VL, VSTORE(Y + I,
- * VEXPR) (VEXPR computes lanes I..I+FP_VL-1); the tail by SEXPR, a scalar. */
-#define FP_VWRITE(STREAM, Y, N, I, VEXPR, SEXPR)                                   \
+/* y[0..n) from inputs a and b (b may be a), vector by vector: VEXPR computes
+ * the lanes [i, i + FP_VL) from AV = a[i..] and BV = b[i..] (VEC variables
+ * it names). The ragged end is one more vector from zero-padded copies, not
+ * scalar code: a 197-element row (attention over 197 tokens) spent half its
+ * time in 5 scalar exps. With STREAM, as FP_WRITE. */
+/* p[0..n) then `fill`; with `over`, the memory up to p + FP_VL may be read
+ * (a row that is not the array's last): one load and a blend */
+FP_INLINE VEC FP_NAME(vload_fill)(const FP_T *p, int64_t n, FP_T fill, int over)
+{
+    if (n >= FP_VL)
+        return VLD(p);
+    if (over) {
+        IVEC in = FP_NAME(iota)() < (FP_IT)n;
+        VEC v = VLD(p), f = VSPLAT(fill);
+        return VSEL(in, v, f);
+    }
+    FP_T t[FP_VL];
+    for (int64_t k = 0; k < FP_VL; k++)
+        t[k] = k < n ? p[k] : fill;
+    return VLD(t);
+}
+
+#define FP_VWRITE(STREAM, Y, N, A, AV, B, BV, VEXPR, OVER)                         \
     do {                                                                           \
+        const int64_t n_ = (N);                                                    \
         if (!(STREAM)) {                                                           \
-            int64_t I = 0;                                                         \
-            for (; I + FP_VL <= (N); I += FP_VL)                                   \
-                VSTORE((Y) + I, (VEXPR));                                          \
-            for (; I < (N); I++)                                                   \
-                (Y)[I] = (SEXPR);                                                  \
+            int64_t i_ = 0;                                                        \
+            for (; i_ + FP_VL <= n_; i_ += FP_VL) {                                \
+                VEC AV = VLD((A) + i_), BV = VLD((B) + i_);                        \
+                (void)AV, (void)BV;                                                \
+                VSTORE((Y) + i_, (VEXPR));                                         \
+            }                                                                      \
+            if (i_ < n_) {                                                         \
+                VEC AV = FP_NAME(vload_fill)((A) + i_, n_ - i_, 0, OVER);          \
+                VEC BV = FP_NAME(vload_fill)((B) + i_, n_ - i_, 0, OVER);          \
+                (void)AV, (void)BV;                                                \
+                FP_T t_[FP_VL];                                                    \
+                VSTORE(t_, (VEXPR));                                               \
+                memcpy((Y) + i_, t_, (size_t)(n_ - i_) * sizeof(FP_T));            \
+            }                                                                      \
         } else {                                                                   \
-            FP_T buf_[FP_STREAM_BLOCK];                                            \
-            for (int64_t s0_ = 0; s0_ < (N); s0_ += FP_STREAM_BLOCK) {             \
-                int64_t m_ = FP_MIN(FP_STREAM_BLOCK, (N) - s0_), k_ = 0;           \
+            FP_T buf_[FP_STREAM_BLOCK]; /* a multiple of FP_VL */                  \
+            for (int64_t s0_ = 0; s0_ < n_; s0_ += FP_STREAM_BLOCK) {              \
+                int64_t m_ = FP_MIN(FP_STREAM_BLOCK, n_ - s0_), k_ = 0;            \
                 for (; k_ + FP_VL <= m_; k_ += FP_VL) {                            \
-                    int64_t I = s0_ + k_;                                          \
+                    VEC AV = VLD((A) + s0_ + k_), BV = VLD((B) + s0_ + k_);        \
+                    (void)AV, (void)BV;                                            \
                     VSTORE(buf_ + k_, (VEXPR));                                    \
                 }                                                                  \
-                for (; k_ < m_; k_++) {                                            \
-                    int64_t I = s0_ + k_;                                          \
-                    buf_[k_] = (SEXPR);                                            \
+                if (k_ < m_) {                                                     \
+                    VEC AV = FP_NAME(vload_fill)((A) + s0_ + k_, m_ - k_, 0, OVER); \
+                    VEC BV = FP_NAME(vload_fill)((B) + s0_ + k_, m_ - k_, 0, OVER); \
+                    (void)AV, (void)BV;                                            \
+                    VSTORE(buf_ + k_, (VEXPR));                                    \
                 }                                                                  \
                 fp_stream_bytes((Y) + s0_, buf_, (size_t)m_ * sizeof(FP_T));       \
             }                                                                      \
@@ -341,13 +375,14 @@ struct FP_NAME(sm) {
     int stream;     /* output larger than the caches: streaming stores */
     int scratch;    /* softmax forward: size tiles to keep exp(x - max) in a scratch tile */
     FP_T *scratch_buf; /* FP_SM_SCRATCH elements per thread */
+    int64_t total;  /* elements of each array: rows may read past their end below it */
 };
 
 #define VEXP_NONPOS(v) FP_NAME(vexp_nonpos)(v)
 
 /* max over n elements, NaN ignored (a NaN still reaches the sum that follows
  * and makes the row NaN, as in torch); -Inf for n == 0 or an all-NaN row. */
-FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n)
+FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n, int over)
 {
     VEC a0 = VSPLAT(-__builtin_inf()), a1 = a0;
     int64_t i = 0;
@@ -355,22 +390,19 @@ FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n)
         a0 = VMAX_KEEP(a0, VLD(x + i));
         a1 = VMAX_KEEP(a1, VLD(x + i + FP_VL));
     }
+    for (; i < n; i += FP_VL) { /* at most one whole vector, then a padded one */
+        VEC v = FP_NAME(vload_fill)(x + i, FP_MIN(n - i, FP_VL), -(FP_T)__builtin_inf(), over);
+        a0 = VMAX_KEEP(a0, v);
+    }
     a0 = VMAX_KEEP(a0, a1);
-    FP_T t[FP_VL];
-    VSTORE(t, a0);
-    FP_T m = -(FP_T)__builtin_inf();
-    for (int j = 0; j < FP_VL; j++)
-        m = t[j] > m ? t[j] : m;
-    for (; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    return m;
+    return FP_NAME(vmax_lanes)(a0);
 }
 
 /* sum of exp(x - m); with y != NULL also stores each exp(x - m) in y.
  * x - max is <= 0 (or NaN) everywhere in this family, so the exps go through
  * fp_exp_nonpos (one scale factor, no upper clamp; below -87.3 it gives 0 for
  * float32 instead of a subnormal, far below the rounding of the sum). */
-FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
+FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m, int over)
 {
     VEC vm = VSPLAT(m), a0 = {0}, a1 = {0};
     int64_t i = 0;
@@ -383,29 +415,34 @@ FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m)
         a0 += e0;
         a1 += e1;
     }
-    FP_T s = FP_NAME(vsum2)(a0, a1);
-    for (; i < n; i++) {
-        FP_T e = fp_exp_nonpos(x[i] - m);
-        if (y)
-            y[i] = e;
-        s += e;
+    /* at most one whole vector, then one padded with -Inf (exp gives 0) */
+    for (; i < n; i += FP_VL) {
+        int64_t k = FP_MIN(n - i, FP_VL);
+        VEC e = VEXP_NONPOS(FP_NAME(vload_fill)(x + i, k, -(FP_T)__builtin_inf(), over) - vm);
+        if (y) {
+            FP_T t[FP_VL];
+            VSTORE(t, e);
+            memcpy(y + i, t, (size_t)k * sizeof(FP_T));
+        }
+        a0 += e;
     }
-    return s;
+    return FP_NAME(vsum2)(a0, a1);
 }
 
 /* y = exp(x - m) / s, or (x - m) - log(s) for log_softmax. (x - m) - log s,
  * not x - (m + log s): the latter loses the low bits of large logits. */
-FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_T s, int log, int stream)
+FP_INLINE void FP_NAME(row_write)(const FP_T *x, FP_T *y, int64_t n, FP_T m, FP_T s, int log, int stream,
+                                  int over)
 {
     VEC vm = VSPLAT(m);
     if (log) {
         FP_T ls = fp_log(s);
         VEC vls = VSPLAT(ls);
-        FP_VWRITE(stream, y, n, i, (VLD(x + i) - vm) - vls, (x[i] - m) - ls);
+        FP_VWRITE(stream, y, n, x, xv, x, unused, (xv - vm) - vls, over);
     } else {
         FP_T r = (FP_T)1 / s;
         VEC vr = VSPLAT(r);
-        FP_VWRITE(stream, y, n, i, VEXP_NONPOS(VLD(x + i) - vm) * vr, fp_exp_nonpos(x[i] - m) * r);
+        FP_VWRITE(stream, y, n, x, xv, x, unused, VEXP_NONPOS(xv - vm) * vr, over);
     }
 }
 
@@ -415,13 +452,14 @@ FP_HOT static void FP_NAME(sm_row_task)(const void *va, int64_t row)
     const FP_T *x = A->x + row * A->c;
     FP_T *y = A->y + row * A->c;
     int64_t n = A->c;
-    FP_T m = FP_NAME(row_max)(x, n);
+    int over = (row + 1) * n + FP_VL <= A->total; /* x may be read past the row */
+    FP_T m = FP_NAME(row_max)(x, n, over);
     if (A->log || A->stream) {
         /* streaming: exp is computed twice rather than y written twice */
-        FP_T s = FP_NAME(row_expsum)(x, NULL, n, m);
-        FP_NAME(row_write)(x, y, n, m, s, A->log, A->stream);
+        FP_T s = FP_NAME(row_expsum)(x, NULL, n, m, over);
+        FP_NAME(row_write)(x, y, n, m, s, A->log, A->stream, over);
     } else {
-        FP_T r = (FP_T)1 / FP_NAME(row_expsum)(x, y, n, m);
+        FP_T r = (FP_T)1 / FP_NAME(row_expsum)(x, y, n, m, over);
         VEC vr = VSPLAT(r);
         int64_t i = 0;
         for (; i + FP_VL <= n; i += FP_VL)
@@ -439,14 +477,14 @@ FP_HOT static void FP_NAME(sm_block_stats_task)(const void *va, int64_t t)
     int64_t row = t / A->nblocks, b = t % A->nblocks;
     int64_t lo = b * FP_SM_BLOCK, n = FP_MIN(FP_SM_BLOCK, A->c - lo);
     const FP_T *x = A->x + row * A->c + lo;
-    FP_T m = FP_NAME(row_max)(x, n);
+    FP_T m = FP_NAME(row_max)(x, n, 0);
     FP_T s;
     if (m == -(FP_T)__builtin_inf()) {
         s = 0;
         for (int64_t i = 0; i < n; i++)
             s = x[i] != x[i] ? x[i] : s;
     } else {
-        s = FP_NAME(row_expsum)(x, NULL, n, m);
+        s = FP_NAME(row_expsum)(x, NULL, n, m, 0);
     }
     A->stats[2 * t] = m;
     A->stats[2 * t + 1] = s;
@@ -473,7 +511,7 @@ FP_HOT static void FP_NAME(sm_block_write_task)(const void *va, int64_t t)
     int64_t lo = b * FP_SM_BLOCK, n = FP_MIN(FP_SM_BLOCK, A->c - lo);
     FP_T m, s;
     FP_NAME(sm_merge)(A->stats + 2 * row * A->nblocks, A->nblocks, &m, &s);
-    FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log, A->stream);
+    FP_NAME(row_write)(A->x + row * A->c + lo, A->y + row * A->c + lo, n, m, s, A->log, A->stream, 0);
 }
 
 /* The tile paths read C rows of tw elements, `inner` apart: C concurrent
@@ -585,14 +623,18 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
  * Each row's lines two blocks ahead are prefetched (C streams are more than
  * the hardware prefetchers follow). Outputs are written from col; streamed,
  * one call of fp_stream_bytes per row segment of W lines. nl < W * FP_VL
- * lanes only in a row's last block. */
+ * lanes only in a row's last block: its nv = ceil(nl / FP_VL) vectors, rounded
+ * up to whole groups of FP_SM_G with zero vectors, are all the work. */
 #define FP_COL_LOAD(v, p, nl, w)                                   \
     do {                                                           \
-        if ((nl) == W * FP_VL)                                     \
+        if (((w) + 1) * FP_VL <= (nl))                             \
             (v) = VLD(p);                                          \
-        else                                                       \
+        else if ((w) * FP_VL < (nl))                               \
             VLOAD_PART(v, p, (nl) - (w) * FP_VL);                  \
+        else                                                       \
+            (v) = (VEC){0};                                        \
     } while (0)
+#define FP_COL_NV(nl) (((nl) + FP_VL * FP_SM_G - 1) / (FP_VL * FP_SM_G) * FP_SM_G)
 
 /* row segment y[0..nl) = col[0..nl) (vectors), streamed or stored */
 FP_INLINE void FP_NAME(col_store)(FP_T *y, const VEC *col, int W, int64_t nl, int stream)
@@ -611,13 +653,14 @@ FP_INLINE void FP_NAME(col_fwd_block)(const struct FP_NAME(sm) *A, const FP_T *x
                                       int64_t pf, const int W)
 {
     const int64_t C = A->c, inner = A->inner;
+    const int nv = (int)FP_COL_NV(nl); /* W unless this is a row's last block */
     /* rows in order (the memory streams), then the reductions one vector
      * column at a time, so the running max and sum live in a register */
     for (int64_t c = 0; c < C; c++)
-        for (int w = 0; w < W; w++)
+        for (int w = 0; w < nv; w++)
             FP_COL_LOAD(col[c * W + w], x + c * inner + w * FP_VL, nl, w);
     VEC m[16], s[16]; /* W <= 16 (FP_SM_COL_SWITCH) */
-    for (int w0 = 0; w0 < W; w0 += FP_SM_G) {
+    for (int w0 = 0; w0 < nv; w0 += FP_SM_G) {
         VEC mg[FP_SM_G], sg[FP_SM_G];
         for (int k = 0; k < FP_SM_G; k++) {
             mg[k] = col[w0 + k];
@@ -644,22 +687,22 @@ FP_INLINE void FP_NAME(col_fwd_block)(const struct FP_NAME(sm) *A, const FP_T *x
     }
     if (A->log) {
         FP_T t[16 * FP_VL];
-        for (int w = 0; w < W; w++)
+        for (int w = 0; w < nv; w++)
             VSTORE(t + w * FP_VL, s[w]);
-        for (int k = 0; k < W * FP_VL; k++)
+        for (int k = 0; k < nv * FP_VL; k++)
             t[k] = fp_log(t[k]);
-        for (int w = 0; w < W; w++)
+        for (int w = 0; w < nv; w++)
             s[w] = VLD(t + w * FP_VL);
         for (int64_t c = 0; c < C; c++) {
-            for (int w = 0; w < W; w++)
+            for (int w = 0; w < nv; w++)
                 col[c * W + w] = (col[c * W + w] - m[w]) - s[w];
             FP_NAME(col_store)(y + c * inner, col + c * W, W, nl, A->stream);
         }
     } else {
-        for (int w = 0; w < W; w++)
+        for (int w = 0; w < nv; w++)
             s[w] = (FP_T)1 / s[w];
         for (int64_t c = 0; c < C; c++) {
-            for (int w = 0; w < W; w++)
+            for (int w = 0; w < nv; w++)
                 col[c * W + w] *= s[w];
             FP_NAME(col_store)(y + c * inner, col + c * W, W, nl, A->stream);
         }
@@ -711,16 +754,17 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
                                       VEC *col, VEC *coly, int64_t nl, int64_t pf, const int W)
 {
     const int64_t C = A->c, inner = A->inner;
+    const int nv = (int)FP_COL_NV(nl);
     for (int64_t c = 0; c < C; c++) {
         const FP_T *gc = g + c * inner, *yc = yv + c * inner;
-        for (int w = 0; w < W; w++) {
+        for (int w = 0; w < nv; w++) {
             FP_COL_LOAD(col[c * W + w], gc + w * FP_VL, nl, w);
             FP_COL_LOAD(coly[c * W + w], yc + w * FP_VL, nl, w);
         }
     }
     VEC d[16]; /* W <= 16 */
     int any = 0;
-    for (int w0 = 0; w0 < W; w0 += FP_SM_G) {
+    for (int w0 = 0; w0 < nv; w0 += FP_SM_G) {
         VEC dg[FP_SM_G], yg[FP_SM_G];
         for (int k = 0; k < FP_SM_G; k++) {
             dg[k] = (VEC){0};
@@ -757,7 +801,7 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
     if (A->log) {
         for (int64_t c = 0; c < C; c++) {
             FP_COL_BWD_PREFETCH(c)
-            for (int w = 0; w < W; w++) {
+            for (int w = 0; w < nv; w++) {
                 VEC yvv = coly[c * W + w], e;
                 if (!any) {
                     e = VEXP_NONPOS(yvv);
@@ -775,7 +819,7 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
     } else {
         for (int64_t c = 0; c < C; c++) {
             FP_COL_BWD_PREFETCH(c)
-            for (int w = 0; w < W; w++)
+            for (int w = 0; w < nv; w++)
                 col[c * W + w] = coly[c * W + w] * (col[c * W + w] - d[w]);
             FP_NAME(col_store)(gx + c * inner, col + c * W, W, nl, A->stream);
         }
@@ -808,6 +852,7 @@ FP_HOT static void FP_NAME(smb_col_task)(const void *va, int64_t t)
         fp_stream_fence();
 }
 #undef FP_COL_LOAD
+#undef FP_COL_NV
 
 /* Tile width: a tile's x and y (C * tw elements each) should sit in ~256 KB
  * of L2 (softmax forward: C * tw in the 128 KB scratch tile, when C allows a
@@ -833,8 +878,13 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
     if (outer == 0 || c == 0 || inner == 0)
         return FP_OK;
     int64_t work = outer * c * inner;
+    A->total = work;
     A->stream = FP_NAME(stream_for)(work);
     if (inner == 1 && c <= FP_SM_BLOCK) {
+        /* rows shorter than FP_SM_STREAM_ROW are stored, not streamed: the
+         * lines a row shares with its neighbours are plain stores, and NT and
+         * plain stores to one line (every row of 197 floats) ran at half speed */
+        A->stream = A->stream && c * (int64_t)sizeof(FP_T) >= FP_SM_STREAM_ROW;
         fp_run_tasks(outer, work, n_threads, row_task, A);
     } else if (inner == 1) {
         A->nblocks = (c + FP_SM_BLOCK - 1) / FP_SM_BLOCK;
@@ -888,7 +938,7 @@ int FP_NAME(log_softmax_forward)(const FP_T *x, FP_T *y, int64_t outer, int64_t 
  * softmax:     gx = y * (g - sum(g * y))
  * log_softmax: gx = g - exp(y) * sum(g)          (torch's *_backward_data) */
 
-FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int log)
+FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int log, int over)
 {
     VEC a0 = {0}, a1 = {0};
     int64_t i = 0;
@@ -903,10 +953,12 @@ FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int
             a1 += VLD(g + i + FP_VL) * VLD(y + i + FP_VL);
         }
     }
-    FP_T s = FP_NAME(vsum2)(a0, a1);
-    for (; i < n; i++)
-        s += log ? g[i] : g[i] * y[i];
-    return s;
+    for (; i < n; i += FP_VL) { /* zero padding adds nothing */
+        int64_t k = FP_MIN(n - i, FP_VL);
+        VEC gv = FP_NAME(vload_fill)(g + i, k, 0, over);
+        a0 += log ? gv : gv * FP_NAME(vload_fill)(y + i, k, 0, over);
+    }
+    return FP_NAME(vsum2)(a0, a1);
 }
 
 /* log_softmax: exp(y) by the cheaper fp_exp_nonpos when every y <= 0
@@ -914,7 +966,7 @@ FP_INLINE FP_T FP_NAME(row_bwd_dot)(const FP_T *g, const FP_T *y, int64_t n, int
  * to 0 cannot turn Inf * tiny into NaN; fp_exp otherwise. The scan of y is
  * cheap next to the exps it saves (the row is in L1/L2). */
 FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, int64_t n, FP_T d, int log,
-                                      int stream)
+                                      int stream, int over)
 {
     int general = !(d - d == 0);
     if (log)
@@ -922,19 +974,20 @@ FP_INLINE void FP_NAME(row_bwd_write)(const FP_T *g, const FP_T *y, FP_T *gx, in
             general |= y[i] > 0;
     VEC vd = VSPLAT(d);
     if (log && !general)
-        FP_VWRITE(stream, gx, n, i, VLD(g + i) - VEXP_NONPOS(VLD(y + i)) * vd, g[i] - fp_exp_nonpos(y[i]) * d);
+        FP_VWRITE(stream, gx, n, g, gv, y, yv, gv - VEXP_NONPOS(yv) * vd, over);
     else if (log)
         FP_WRITE(stream, gx, n, i, g[i] - fp_exp(y[i]) * d);
     else
-        FP_VWRITE(stream, gx, n, i, VLD(y + i) * (VLD(g + i) - vd), y[i] * (g[i] - d));
+        FP_VWRITE(stream, gx, n, g, gv, y, yv, yv * (gv - vd), over);
 }
 
 FP_HOT static void FP_NAME(smb_row_task)(const void *va, int64_t row)
 {
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t off = row * A->c;
-    FP_T d = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, A->c, A->log);
-    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, A->c, d, A->log, A->stream);
+    int over = off + A->c + FP_VL <= A->total; /* g and y may be read past the row */
+    FP_T d = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, A->c, A->log, over);
+    FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, A->c, d, A->log, A->stream, over);
 }
 
 FP_HOT static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
@@ -942,7 +995,7 @@ FP_HOT static void FP_NAME(smb_block_dot_task)(const void *va, int64_t t)
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     int64_t row = t / A->nblocks, b = t % A->nblocks;
     int64_t lo = b * FP_SM_BLOCK, off = row * A->c + lo;
-    A->stats[2 * t] = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, FP_MIN(FP_SM_BLOCK, A->c - lo), A->log);
+    A->stats[2 * t] = FP_NAME(row_bwd_dot)(A->g + off, A->x + off, FP_MIN(FP_SM_BLOCK, A->c - lo), A->log, 0);
 }
 
 FP_HOT static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
@@ -955,7 +1008,7 @@ FP_HOT static void FP_NAME(smb_block_write_task)(const void *va, int64_t t)
     for (int64_t k = 0; k < A->nblocks; k++)
         d += st[2 * k];
     FP_NAME(row_bwd_write)(A->g + off, A->x + off, A->y + off, FP_MIN(FP_SM_BLOCK, A->c - lo), d, A->log,
-                           A->stream);
+                           A->stream, 0);
 }
 
 FP_HOT static void FP_NAME(smb_tile_task)(const void *va, int64_t t)
@@ -1037,7 +1090,11 @@ FP_HOT static void FP_NAME(exp_nonpos_chunk)(const void *va, int64_t lo, int64_t
     const struct FP_NAME(ew) *A = (const struct FP_NAME(ew) *)va;
     const FP_T *x = A->a + lo;
     FP_T *y = A->y + lo;
-    FP_VWRITE(0, y, n, i, VEXP_NONPOS(VLD(x + i)), fp_exp_nonpos(x[i]));
+    int64_t i = 0;
+    for (; i + FP_VL <= n; i += FP_VL)
+        VSTORE(y + i, VEXP_NONPOS(VLD(x + i)));
+    for (; i < n; i++) /* the scalar version, which the losses use */
+        y[i] = fp_exp_nonpos(x[i]);
 }
 
 int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
@@ -1053,6 +1110,7 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 
 #undef FP_SM_COL
 #undef FP_SM_COLV
+#undef FP_SM_STREAM_ROW
 #undef FP_SM_G
 #undef FP_SM_COL_SWITCH
 #undef FP_HOT

@@ -17,6 +17,7 @@
 #define FP_VEC_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "fp_math.h"
 
@@ -108,14 +109,37 @@ typedef FP_T FP_NAME(uvec) __attribute__((vector_size(64), aligned(1), may_alias
         VLOAD(v, t_);                                                       \
     } while (0)
 
-/* Sum of the lanes of a + b, pairwise (a tree, not a chain of scalar adds:
- * the chain cost a 1000-element softmax row ~15% of its time). */
+FP_INLINE IVEC FP_NAME(iota)(void)
+{
+    FP_IT t[FP_VL];
+    for (int k = 0; k < FP_VL; k++)
+        t[k] = (FP_IT)k;
+    IVEC v;
+    memcpy(&v, t, sizeof v);
+    return v;
+}
+
+/* Horizontal sum / max by log2(FP_VL) lane shuffles (lane k meets lane
+ * k ^ w), not a store and a chain of scalar operations: short rows (197
+ * elements) pay these once per row and pass. vsum2 sums a + b. */
 FP_INLINE FP_T FP_NAME(vsum2)(VEC a, VEC b)
 {
-    FP_T t[FP_VL];
-    VSTORE(t, a + b);
+    VEC v = a + b;
+    const IVEC io = FP_NAME(iota)();
     for (int w = (int)FP_VL / 2; w > 0; w /= 2)
-        for (int k = 0; k < w; k++)
-            t[k] += t[k + w];
-    return t[0];
+        v += __builtin_shuffle(v, io ^ (FP_IT)w);
+    return v[0];
+}
+
+/* max over the lanes, NaN lanes ignored as VMAX_KEEP does. (Pass VMAX_KEEP
+ * and VSEL variables, not calls: the macros repeat their arguments, and GCC 12
+ * crashed on a repeated inlined call inside the compare.) */
+FP_INLINE FP_T FP_NAME(vmax_lanes)(VEC v)
+{
+    const IVEC io = FP_NAME(iota)();
+    for (int w = (int)FP_VL / 2; w > 0; w /= 2) {
+        VEC o = __builtin_shuffle(v, io ^ (FP_IT)w);
+        v = VMAX_KEEP(v, o);
+    }
+    return v[0];
 }
