@@ -196,8 +196,9 @@ def test_softmax_any_axis_matches_reference(name, dtype, data):
     close(b(g, y, axis), rb(g, y, axis), dtype, scale=4)
 
 
-# shapes that take each kernel path: rows, big rows (C > 16384), tiles
-PATH_SHAPES = [((37, 129), -1), ((3, 40_001), 1), ((1, 70_000), -1), ((4, 21, 33, 35), 1),
+# shapes that take each kernel path: rows, big rows (C > 16384) in blocks or, with
+# enough of them, whole, the column path and tiles
+PATH_SHAPES = [((37, 129), -1), ((3, 40_001), 1), ((1, 70_000), -1), ((17, 20_001), 1), ((4, 21, 33, 35), 1),
                ((2, 3000, 5), 1), ((3, 5, 2000), 0), ((6, 1, 9), 1), ((2, 4, 1100), 1)]
 
 
