@@ -881,10 +881,10 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
     A->total = work;
     A->stream = FP_NAME(stream_for)(work);
     /* a row longer than FP_SM_BLOCK still runs as one task when there are
-     * enough rows to share and it fits in L2: the block path's second
+     * enough rows to share (16: not a function of the thread count, so the
+     * result is not either) and it fits in L2: the block path's second
      * parallel pass and its merge cost more than they save then */
-    int whole_rows = c <= FP_SM_BLOCK ||
-                     (outer >= 8 * (int64_t)FP_MAX(n_threads, 1) && c * (int64_t)sizeof(FP_T) <= ((int64_t)1 << 18));
+    int whole_rows = c <= FP_SM_BLOCK || (outer >= 16 && c * (int64_t)sizeof(FP_T) <= ((int64_t)1 << 18));
     if (inner == 1 && whole_rows) {
         /* rows shorter than FP_SM_STREAM_ROW are stored, not streamed: the
          * lines a row shares with its neighbours are plain stores, and NT and
