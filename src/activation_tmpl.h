@@ -51,22 +51,6 @@ struct FP_NAME(ew) {
  * it names). The ragged end is one more vector from zero-padded copies, not
  * scalar code: a 197-element row (attention over 197 tokens) spent half its
  * time in 5 scalar exps. With STREAM, as FP_WRITE. */
-/* p[0..n) then `fill`; with `over`, the memory up to p + FP_VL may be read
- * (a row that is not the array's last): one load and a blend */
-FP_INLINE VEC FP_NAME(vload_fill)(const FP_T *p, int64_t n, FP_T fill, int over)
-{
-    if (n >= FP_VL)
-        return VLD(p);
-    if (over) {
-        IVEC in = FP_NAME(iota)() < (FP_IT)n;
-        VEC v = VLD(p), f = VSPLAT(fill);
-        return VSEL(in, v, f);
-    }
-    FP_T t[FP_VL];
-    for (int64_t k = 0; k < FP_VL; k++)
-        t[k] = k < n ? p[k] : fill;
-    return VLD(t);
-}
 
 #define FP_VWRITE(STREAM, Y, N, A, AV, B, BV, VEXPR, OVER)                         \
     do {                                                                           \
@@ -378,56 +362,8 @@ struct FP_NAME(sm) {
     int64_t total;  /* elements of each array: rows may read past their end below it */
 };
 
-#define VEXP_NONPOS(v) FP_NAME(vexp_nonpos)(v)
 
-/* max over n elements, NaN ignored (a NaN still reaches the sum that follows
- * and makes the row NaN, as in torch); -Inf for n == 0 or an all-NaN row. */
-FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t n, int over)
-{
-    VEC a0 = VSPLAT(-__builtin_inf()), a1 = a0;
-    int64_t i = 0;
-    for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
-        a0 = VMAX_KEEP(a0, VLD(x + i));
-        a1 = VMAX_KEEP(a1, VLD(x + i + FP_VL));
-    }
-    for (; i < n; i += FP_VL) { /* at most one whole vector, then a padded one */
-        VEC v = FP_NAME(vload_fill)(x + i, FP_MIN(n - i, FP_VL), -(FP_T)__builtin_inf(), over);
-        a0 = VMAX_KEEP(a0, v);
-    }
-    a0 = VMAX_KEEP(a0, a1);
-    return FP_NAME(vmax_lanes)(a0);
-}
 
-/* sum of exp(x - m); with y != NULL also stores each exp(x - m) in y.
- * x - max is <= 0 (or NaN) everywhere in this family, so the exps go through
- * fp_exp_nonpos (one scale factor, no upper clamp; below -87.3 it gives 0 for
- * float32 instead of a subnormal, far below the rounding of the sum). */
-FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T *y, int64_t n, FP_T m, int over)
-{
-    VEC vm = VSPLAT(m), a0 = {0}, a1 = {0};
-    int64_t i = 0;
-    for (; i + 2 * FP_VL <= n; i += 2 * FP_VL) {
-        VEC e0 = VEXP_NONPOS(VLD(x + i) - vm), e1 = VEXP_NONPOS(VLD(x + i + FP_VL) - vm);
-        if (y) {
-            VSTORE(y + i, e0);
-            VSTORE(y + i + FP_VL, e1);
-        }
-        a0 += e0;
-        a1 += e1;
-    }
-    /* at most one whole vector, then one padded with -Inf (exp gives 0) */
-    for (; i < n; i += FP_VL) {
-        int64_t k = FP_MIN(n - i, FP_VL);
-        VEC e = VEXP_NONPOS(FP_NAME(vload_fill)(x + i, k, -(FP_T)__builtin_inf(), over) - vm);
-        if (y) {
-            FP_T t[FP_VL];
-            VSTORE(t, e);
-            memcpy(y + i, t, (size_t)k * sizeof(FP_T));
-        }
-        a0 += e;
-    }
-    return FP_NAME(vsum2)(a0, a1);
-}
 
 /* y = exp(x - m) / s, or (x - m) - log(s) for log_softmax. (x - m) - log s,
  * not x - (m + log s): the latter loses the low bits of large logits. */
@@ -1128,4 +1064,3 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 #undef FP_EW_CHUNK2
 #undef FP_WRITE
 #undef FP_VWRITE
-#undef VEXP_NONPOS

@@ -15,6 +15,8 @@
  * on the way and rescales it in place, so logits are read from memory once.
  */
 
+#include "fp_vec.h" /* the softmax row kernels: row_max, row_expsum */
+
 /* ---------------------------------------------------------------- helpers */
 
 FP_INLINE double FP_NAME(block_sum)(const FP_T *l, int64_t n)
@@ -342,24 +344,7 @@ FP_INLINE double FP_NAME(ce_sample)(const FP_NAME(ce_ctx) *cx, int64_t y, double
     return L;
 }
 
-/* ---- S == 1: rows of C contiguous logits */
-
-FP_INLINE FP_T FP_NAME(row_max)(const FP_T *x, int64_t C)
-{
-    FP_T m[FP_LOSS_LANES];
-    for (int j = 0; j < FP_LOSS_LANES; j++)
-        m[j] = -(FP_T)__builtin_inf();
-    int64_t i = 0;
-    for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
-        for (int j = 0; j < FP_LOSS_LANES; j++)
-            m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-    for (; i < C; i++)
-        m[0] = x[i] > m[0] ? x[i] : m[0];
-    FP_T r = m[0];
-    for (int j = 1; j < FP_LOSS_LANES; j++)
-        r = m[j] > r ? m[j] : r;
-    return r;
-}
+/* ---- S == 1: rows of C contiguous logits (row_max, row_expsum: fp_vec.h) */
 
 FP_INLINE FP_T FP_NAME(lanes_total)(FP_T *acc)
 {
@@ -367,33 +352,6 @@ FP_INLINE FP_T FP_NAME(lanes_total)(FP_T *acc)
         for (int j = 0; j < w; j++)
             acc[j] += acc[j + w];
     return acc[0];
-}
-
-/* sum_c exp(x_c - m), storing the exps into e when e != NULL */
-FP_INLINE FP_T FP_NAME(row_expsum)(const FP_T *x, FP_T m, int64_t C, FP_T *e)
-{
-    FP_T acc[FP_LOSS_LANES] = {0};
-    int64_t i = 0;
-    if (e) {
-        for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
-            for (int j = 0; j < FP_LOSS_LANES; j++) {
-                FP_T v = fp_exp_nonpos(x[i + j] - m);
-                e[i + j] = v;
-                acc[j] += v;
-            }
-        for (int j = 0; i < C; i++, j++) {
-            FP_T v = fp_exp_nonpos(x[i] - m);
-            e[i] = v;
-            acc[j] += v;
-        }
-    } else {
-        for (; i + FP_LOSS_LANES <= C; i += FP_LOSS_LANES)
-            for (int j = 0; j < FP_LOSS_LANES; j++)
-                acc[j] += fp_exp_nonpos(x[i + j] - m);
-        for (int j = 0; i < C; i++, j++)
-            acc[j] += fp_exp_nonpos(x[i] - m);
-    }
-    return FP_NAME(lanes_total)(acc);
 }
 
 /* gap = sum_c v_c (m - x_c) and A = sum_c v_c, with v_c = w_c (or 1) when
@@ -479,8 +437,9 @@ FP_CLONES static void FP_NAME(ce_rows)(const FP_NAME(ce_ctx) *cx, int64_t r0, in
                 cx->loss[r] = 0;
             continue;
         }
-        FP_T m = FP_NAME(row_max)(xr, C);
-        FP_T se = FP_NAME(row_expsum)(xr, m, C, gr);
+        int over = (r + 1) * C + FP_VL <= (r0 + nr) * C; /* xr may be read past the row */
+        FP_T m = FP_NAME(row_max)(xr, C, over);
+        FP_T se = FP_NAME(row_expsum)(xr, gr, C, m, over);
         double gap = 0.0, A = 0.0;
         if (need_gap)
             FP_NAME(row_gap)(xr, m, cx->w, tr, omeps, epsc, C, &gap, &A);
