@@ -181,28 +181,36 @@ FP_INLINE void FP_NAME(prefetch)(const FP_T *p, int64_t n)
 
 /* y[0..n) = ((x - hi) - lo) * scale + shift */
 FP_INLINE void FP_NAME(norm_apply_run)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
-                                       FP_T scale, FP_T shift)
+                                       FP_T scale, FP_T shift, const FP_T *px)
 {
     typedef FP_NAME(vt) vt;
     const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), va = FP_NAME(vsplat)(scale),
              vb = FP_NAME(vsplat)(shift);
     int64_t i = 0;
-    for (; i + FP_VL <= n; i += FP_VL)
+    for (; i + FP_VL <= n; i += FP_VL) {
+        if (px)
+            __builtin_prefetch(px + i);
         fp_vstore(y + i, ((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * va + vb);
+    }
     for (; i < n; i++)
         y[i] = ((x[i] - hi) - lo) * scale + shift;
 }
 
 /* dx[0..n) = dy * a + ((x - hi) - lo) * b + c */
 FP_INLINE void FP_NAME(norm_grad_run)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT dx,
-                                      int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b, FP_T c)
+                                      int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b, FP_T c, const FP_T *pg, const FP_T *px)
 {
     typedef FP_NAME(vt) vt;
     const vt vh = FP_NAME(vsplat)(hi), vl = FP_NAME(vsplat)(lo), va = FP_NAME(vsplat)(a), vb = FP_NAME(vsplat)(b),
              vc = FP_NAME(vsplat)(c);
     int64_t i = 0;
-    for (; i + FP_VL <= n; i += FP_VL)
+    for (; i + FP_VL <= n; i += FP_VL) {
+        if (pg) {
+            __builtin_prefetch(pg + i);
+            __builtin_prefetch(px + i);
+        }
         fp_vstore(dx + i, fp_vload(FP_NAME(vt), dy + i) * va + (((fp_vload(FP_NAME(vt), x + i) - vh) - vl) * vb + vc));
+    }
     for (; i < n; i++)
         dx[i] = dy[i] * a + (((x[i] - hi) - lo) * b + c);
 }
@@ -222,32 +230,32 @@ FP_INLINE void FP_NAME(scale_run)(const FP_T *FP_RESTRICT dy, FP_T *FP_RESTRICT 
 /* The same, `stream`: through an L1 buffer with non-temporal stores (see
  * norm_vec.h). */
 FP_INLINE void FP_NAME(norm_apply)(const FP_T *FP_RESTRICT x, FP_T *FP_RESTRICT y, int64_t n, FP_T hi, FP_T lo,
-                                   FP_T scale, FP_T shift, int stream)
+                                   FP_T scale, FP_T shift, const FP_T *px, int stream)
 {
     if (!stream) {
-        FP_NAME(norm_apply_run)(x, y, n, hi, lo, scale, shift);
+        FP_NAME(norm_apply_run)(x, y, n, hi, lo, scale, shift, px);
         return;
     }
     FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
         const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
-        FP_NAME(norm_apply_run)(x + i0, tmp, m, hi, lo, scale, shift);
+        FP_NAME(norm_apply_run)(x + i0, tmp, m, hi, lo, scale, shift, px ? px + i0 : NULL);
         fp_stream_copy(y + i0, tmp, m);
     }
 }
 
 FP_INLINE void FP_NAME(norm_grad_apply)(const FP_T *FP_RESTRICT dy, const FP_T *FP_RESTRICT x,
                                         FP_T *FP_RESTRICT dx, int64_t n, FP_T hi, FP_T lo, FP_T a, FP_T b,
-                                        FP_T c, int stream)
+                                        FP_T c, const FP_T *pg, const FP_T *px, int stream)
 {
     if (!stream) {
-        FP_NAME(norm_grad_run)(dy, x, dx, n, hi, lo, a, b, c);
+        FP_NAME(norm_grad_run)(dy, x, dx, n, hi, lo, a, b, c, pg, px);
         return;
     }
     FP_T tmp[FP_STREAM_CHUNK];
     for (int64_t i0 = 0; i0 < n; i0 += FP_STREAM_CHUNK) {
         const int64_t m = FP_MIN((int64_t)FP_STREAM_CHUNK, n - i0);
-        FP_NAME(norm_grad_run)(dy + i0, x + i0, tmp, m, hi, lo, a, b, c);
+        FP_NAME(norm_grad_run)(dy + i0, x + i0, tmp, m, hi, lo, a, b, c, pg ? pg + i0 : NULL, pg ? px + i0 : NULL);
         fp_stream_copy(dx + i0, tmp, m);
     }
 }
@@ -314,7 +322,7 @@ FP_CLONES static void FP_NAME(bn_plane_moments)(const FP_T *x, int64_t HW, FP_T 
 FP_CLONES static void FP_NAME(bn_plane_apply)(const FP_T *x, FP_T *y, int64_t HW, FP_T hi, FP_T lo, FP_T scale,
                                               FP_T shift, int stream)
 {
-    FP_NAME(norm_apply)(x, y, HW, hi, lo, scale, shift, stream);
+    FP_NAME(norm_apply)(x, y, HW, hi, lo, scale, shift, NULL, stream);
 }
 
 static void FP_NAME(bn_coeffs)(const FP_T *gamma, const FP_T *beta, int64_t c, double mean, double invstd,
@@ -416,7 +424,7 @@ FP_CLONES static void FP_NAME(bn_block_apply)(const FP_T *x, FP_T *y, const FP_T
             for (int64_t p = p0; p < p1;) {
                 const int64_t k = p / HW, c = c0 + k, e = FP_MIN(p1, (k + 1) * HW);
                 FP_NAME(norm_apply_run)(x + base + p, dst + (p - p0), e - p, tab[c], tab[C + c], tab[2 * C + c],
-                                        tab[3 * C + c]);
+                                        tab[3 * C + c], NULL);
                 p = e;
             }
             if (stream)
@@ -595,7 +603,7 @@ FP_CLONES static void FP_NAME(bn_plane_grad)(const FP_T *dy, const FP_T *x, FP_T
                                              FP_T lo, FP_T a, FP_T b, FP_T c, int training, int stream)
 {
     if (training) {
-        FP_NAME(norm_grad_apply)(dy, x, dx, HW, hi, lo, a, b, c, stream);
+        FP_NAME(norm_grad_apply)(dy, x, dx, HW, hi, lo, a, b, c, NULL, NULL, stream);
     } else {
         FP_NAME(scale_run)(dy, dx, HW, a);
     }
@@ -670,7 +678,7 @@ FP_CLONES static void FP_NAME(bn_block_grad)(const FP_T *dy, const FP_T *x, FP_T
                 const int64_t k = p / HW, c = c0 + k, e = FP_MIN(p1, (k + 1) * HW);
                 if (training)
                     FP_NAME(norm_grad_run)(dy + base + p, x + base + p, dst + (p - p0), e - p, tab[c], tab[C + c],
-                                           tab[2 * C + c], tab[3 * C + c], tab[4 * C + c]);
+                                           tab[2 * C + c], tab[3 * C + c], tab[4 * C + c], NULL, NULL);
                 else
                     FP_NAME(scale_run)(dy + base + p, dst + (p - p0), e - p, tab[2 * C + c]);
                 p = e;
@@ -828,13 +836,15 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
 
 /* ---- layer norm --------------------------------------------------------- */
 
-/* Layer-norm rows are reduced from memory and then normalized from L1. The
- * rows FP_NAME(ahead_rows) ahead (>= FP_LN_AHEAD bytes) are prefetched
- * during the second pass, one line per vector, so memory keeps streaming
- * while the core works from L1. Asking for the whole next row at once, as
- * before, stalled the second pass behind the burst and left memory idle in
- * the first: (4096,1024) backward 1.05 -> 0.76 ms, forward 0.47 -> 0.45 ms
- * (2 threads, interleaved medians; 1 thread backward 2.3 -> 1.4 ms). */
+/* Layer-norm rows (and group-norm units) are reduced from memory and then
+ * normalized from L1/L2. The rows FP_NAME(ahead_rows) ahead (>= FP_LN_AHEAD
+ * bytes) are prefetched during the second pass, one line per vector, so
+ * memory keeps streaming while the core works from cache. Asking for the
+ * whole next row at once, as before, stalled the second pass behind the
+ * burst and left memory idle in the first: (4096,1024) backward 1.05 -> 0.76
+ * ms, forward 0.47 -> 0.45 ms (2 threads, interleaved medians; 1 thread
+ * backward 2.3 -> 1.4 ms); group norm (32,64,56,56) forward 0.86 -> 0.49-0.80
+ * ms, backward 1.50 -> 1.07-1.5 ms (alternating processes, noisy). */
 #define FP_LN_AHEAD ((int64_t)8192)
 static inline int64_t FP_NAME(ahead_rows)(int64_t D)
 {
@@ -1082,10 +1092,10 @@ int FP_NAME(layer_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
 /* ---- group norm --------------------------------------------------------- */
 
 FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, const FP_T *b, int64_t C,
-                                        int64_t HW, int64_t G, double eps, double *mean, double *rstd,
+                                        int64_t HW, int64_t G, double eps, double *mean, double *rstd, int64_t U,
                                         int64_t u0, int64_t u1, int stream)
 {
-    const int64_t Cg = C / G, D = Cg * HW;
+    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D);
     for (int64_t u = u0; u < u1; u++) {
         const FP_T *xu = x + u * D;
         FP_T *yu = y + u * D;
@@ -1097,9 +1107,8 @@ FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, c
         for (int64_t cc = 0; cc < Cg; cc++) {
             int64_t c = (u % G) * Cg + cc;
             FP_T scale = (FP_T)(rstd[u] * (w ? (double)w[c] : 1.0)), shift = b ? b[c] : (FP_T)0;
-            if (u + 1 < u1)
-                FP_NAME(prefetch)(xu + D + cc * HW, HW);
-            FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift, stream);
+            const FP_T *px = u + ahead < U ? xu + ahead * D + cc * HW : NULL;
+            FP_NAME(norm_apply)(xu + cc * HW, yu + cc * HW, HW, hi, lo, scale, shift, px, stream);
         }
     }
     if (stream)
@@ -1117,7 +1126,7 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
     const int64_t nchunks = fp_dyn_chunks(U, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < nchunks; chunk++)
-        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+        FP_NAME(gn_units)(x, y, weight, bias, C, HW, G, eps, mean, rstd, U, U * chunk / nchunks, U * (chunk + 1) / nchunks,
                       FP_NAME(use_stream)(2 * N * C * HW));
     return FP_OK;
 }
@@ -1126,10 +1135,10 @@ int FP_NAME(group_norm_forward)(const FP_T *x, FP_T *y, const FP_T *weight, cons
  * then dx per unit from the group's weighted sums. */
 FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, const double *mean,
                                                  const double *rstd, const FP_T *w, FP_T *dx, double *part,
-                                                 int64_t C, int64_t HW, int64_t G, int64_t u0, int64_t u1,
-                                                 int stream)
+                                                 int64_t C, int64_t HW, int64_t G, int64_t U, int64_t u0,
+                                                 int64_t u1, int stream)
 {
-    const int64_t Cg = C / G, D = Cg * HW;
+    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D);
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n = u / G, c0 = (u % G) * Cg;
         double dsg = 0, dbg = 0;
@@ -1148,7 +1157,9 @@ FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, 
         for (int64_t cc = 0; cc < Cg; cc++) {
             int64_t o = u * D + cc * HW;
             FP_T a = (FP_T)(rs * (w ? (double)w[c0 + cc] : 1.0));
-            FP_NAME(norm_grad_apply)(dy + o, x + o, dx + o, HW, hi, lo, a, cb, ccst, stream);
+            const int pf = u + ahead < U;
+            FP_NAME(norm_grad_apply)(dy + o, x + o, dx + o, HW, hi, lo, a, cb, ccst, pf ? dy + o + ahead * D : NULL,
+                                     pf ? x + o + ahead * D : NULL, stream);
         }
     }
     if (stream)
@@ -1171,7 +1182,7 @@ int FP_NAME(group_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
     const int64_t nchunks = fp_dyn_chunks(U, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int64_t chunk = 0; chunk < nchunks; chunk++)
-        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U * chunk / nchunks, U * (chunk + 1) / nchunks,
+        FP_NAME(gn_backward_units)(dy, x, mean, rstd, weight, dx, part, C, HW, G, U, U * chunk / nchunks, U * (chunk + 1) / nchunks,
                                FP_NAME(use_stream)(3 * N * C * HW));
     const int64_t Cg = C / G;
     for (int64_t n = 0; n < N; n++)
