@@ -349,14 +349,19 @@ static void FP_NAME(bn_coeffs)(const FP_T *gamma, const FP_T *beta, int64_t c, d
 #define FP_BN_AHEAD ((int64_t)8192)
 #define FP_BN_L2_BYTES ((int64_t)512 << 10)
 
-/* Channels per block for `arrays` inputs (x; or dy and x), or 0 when one
- * channel's data is too large to stay cached between the passes (the
- * streaming path then): a block is half an L2 or one channel, and one
- * channel may take up to a quarter of the L3 split between the threads. */
+/* Channels per block for `arrays` inputs (x; or dy and x), or 0 for the
+ * streaming path: when one channel's data is too large to stay cached
+ * between the passes (more than a quarter of the L3 split between the
+ * threads), or there are too few channels to keep the threads busy. A block
+ * is half an L2, or one channel if that is larger. */
 static int64_t FP_NAME(bn_block_channels)(int64_t N, int64_t C, int64_t HW, int64_t arrays, int nt)
 {
     const int64_t chan = N * HW * arrays * (int64_t)sizeof(FP_T);
     if (chan > fp_norm_l3_bytes() / (4 * (int64_t)FP_MAX(nt, 1)))
+        return 0;
+    /* a block is one thread's: with few channels (an input layer's 3) the
+     * threads would idle, so stream the planes instead */
+    if (nt > 1 && C < 4 * (int64_t)nt)
         return 0;
     int64_t cb = FP_MAX(FP_BN_L2_BYTES / chan, (int64_t)1);
     /* at least ~4 blocks per thread, so dynamic scheduling can balance them */
