@@ -333,6 +333,20 @@ static void FP_NAME(bn_coeffs)(const FP_T *gamma, const FP_T *beta, int64_t c, d
     *shift = beta ? beta[c] : (FP_T)0;
 }
 
+/* The plane path's workspace: per-plane partial pairs and ntab per-channel
+ * coefficient rows. */
+static int FP_NAME(bn_workspace)(int64_t N, int64_t C, int64_t ntab, double **part, FP_T **tab)
+{
+    *part = malloc(sizeof(double) * (size_t)(2 * N * C));
+    *tab = malloc(sizeof(FP_T) * (size_t)(ntab * C));
+    if (!*part || !*tab) {
+        free(*part);
+        free(*tab);
+        return FP_ERR_NOMEM;
+    }
+    return FP_OK;
+}
+
 /* Channel blocks: the cache-resident path of batch norm. A block is the
  * channels [c0, c1) of every sample, i.e. N runs of (c1 - c0) * HW
  * contiguous values, C * HW apart. One thread reduces the block run by run
@@ -514,13 +528,10 @@ int FP_NAME(batch_norm_forward_train)(const FP_T *x, FP_T *y, const FP_T *gamma,
         return FP_NAME(bn_forward_cols)(x, y, gamma, beta, N, C, HW, eps, mean, invstd, var, nt);
     const int64_t M = N * HW;
     const int stream = FP_NAME(use_stream)(2 * N * C * HW);
-    double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
-    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(4 * C));
-    if (!part || !tab) {
-        free(part);
-        free(tab);
+    double *part;
+    FP_T *tab;
+    if (FP_NAME(bn_workspace)(N, C, 4, &part, &tab) != FP_OK)
         return FP_ERR_NOMEM;
-    }
     const int64_t cb = FP_NAME(bn_block_channels)(N, C, HW, 1, nt);
     if (cb) {
         const int64_t nblocks = (C + cb - 1) / cb;
@@ -779,13 +790,10 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
         return FP_NAME(bn_backward_cols)(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, N, C, HW, training, nt);
     const int64_t M = N * HW;
     const int stream = FP_NAME(use_stream)(3 * N * C * HW);
-    double *part = malloc(sizeof(double) * (size_t)(2 * N * C));
-    FP_T *tab = malloc(sizeof(FP_T) * (size_t)(5 * C));
-    if (!part || !tab) {
-        free(part);
-        free(tab);
+    double *part;
+    FP_T *tab;
+    if (FP_NAME(bn_workspace)(N, C, 5, &part, &tab) != FP_OK)
         return FP_ERR_NOMEM;
-    }
     const int64_t cb = FP_NAME(bn_block_channels)(N, C, HW, 2, nt);
     if (cb) {
         const int64_t nblocks = (C + cb - 1) / cb;
