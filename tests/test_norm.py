@@ -340,13 +340,15 @@ def test_large_outputs_streaming_path(rng):
                                atol=1e-4)
 
 
-def test_batch_norm_cached_blocks_and_streaming_passes_agree(rng):
+@pytest.mark.parametrize("hw", [(768, 1000), (1024, 1500)])
+def test_batch_norm_cached_blocks_and_streaming_passes_agree(rng, hw):
     # batch norm keeps blocks of channels cached between its two passes when
     # a channel's data fits a share of the L3, and streams the tensor twice
-    # otherwise; the share depends on the thread count (6.1 MB per channel
-    # here: one path at 1 thread, the other at 2 on a 32 MiB L3), and both
-    # must give bitwise the same results, training and eval backward alike
-    x = (rng.standard_normal((2, 2, 768, 1000)) * 2 + 100).astype(np.float32)
+    # otherwise; the share depends on the thread count (on a 32 MiB L3 16 MB
+    # at 1 thread, 8 MB at 2: (768, 1000) planes cross it in the backward,
+    # which reads 12.3 MB per channel, (1024, 1500) in the forward), and both
+    # paths must give bitwise the same results, training and eval backward
+    x = (rng.standard_normal((2, 2) + hw) * 2 + 100).astype(np.float32)
     gy = rng.standard_normal(x.shape).astype(np.float32)
     g = np.array([0.5, -2.0], np.float32)
     res = []
