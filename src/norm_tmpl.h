@@ -170,9 +170,7 @@ FP_INLINE void FP_NAME(dot_moments)(const FP_T *FP_RESTRICT dy, const FP_T *FP_R
     *sdyx = sb;
 }
 
-/* Ask for the n values at p (the next row/group) while this one is being
- * normalized: per-row/group kernels alternate a memory-bound reduction with
- * an in-cache pass, and without this the memory sits idle in the second. */
+/* Ask for the n values at p (one prefetch per cache line). */
 FP_INLINE void FP_NAME(prefetch)(const FP_T *p, int64_t n)
 {
     for (int64_t i = 0; i < n; i += 64 / (int64_t)sizeof(FP_T))
@@ -393,9 +391,7 @@ FP_INLINE void FP_NAME(bn_prefetch)(const FP_T *x0, int64_t CHW, int64_t L, int6
     q1 = FP_MIN(q1, total);
     while (q0 < q1) {
         const int64_t n = q0 / L, off = q0 - n * L, e = FP_MIN(q1 - q0, L - off);
-        const FP_T *p = x0 + n * CHW + off;
-        for (int64_t i = 0; i < e; i += 64 / (int64_t)sizeof(FP_T))
-            __builtin_prefetch(p + i);
+        FP_NAME(prefetch)(x0 + n * CHW + off, e);
         q0 += e;
     }
 }
