@@ -854,11 +854,18 @@ int FP_NAME(batch_norm_backward)(const FP_T *dy, const FP_T *x, const double *me
  * burst and left memory idle in the first: (4096,1024) backward 1.05 -> 0.76
  * ms, forward 0.47 -> 0.45 ms (2 threads, interleaved medians; 1 thread
  * backward 2.3 -> 1.4 ms); group norm (32,64,56,56) forward 0.86 -> 0.49-0.80
- * ms, backward 1.50 -> 1.07-1.5 ms (alternating processes, noisy). */
+ * ms, backward 1.50 -> 1.07-1.5 ms (alternating processes, noisy). Rows
+ * of more than FP_LN_AHEAD_MAX bytes (all arrays read) are not prefetched:
+ * they are not kept in L1/L2 between the passes anyway, and the next row
+ * would only evict this one from L2 (no measurable effect at (64,65536) and
+ * (256,16384) either way, so the cap is the conservative choice). */
 #define FP_LN_AHEAD ((int64_t)8192)
-static inline int64_t FP_NAME(ahead_rows)(int64_t D)
+#define FP_LN_AHEAD_MAX ((int64_t)128 << 10)
+static inline int64_t FP_NAME(ahead_rows)(int64_t D, int64_t arrays)
 {
     const int64_t row = FP_MAX(D, (int64_t)1) * (int64_t)sizeof(FP_T);
+    if (row * arrays > FP_LN_AHEAD_MAX)
+        return (int64_t)1 << 62; /* never: see above */
     return FP_MAX((FP_LN_AHEAD + row - 1) / row, (int64_t)1);
 }
 
@@ -896,7 +903,7 @@ FP_CLONES static void FP_NAME(ln_rows)(const FP_T *x, FP_T *y, const FP_T *w, co
                                        int stream)
 {
     FP_T tmp[FP_STREAM_CHUNK];
-    const int64_t ahead = FP_NAME(ahead_rows)(D);
+    const int64_t ahead = FP_NAME(ahead_rows)(D, 1);
     for (int64_t r = r0; r < r1; r++) {
         const FP_T *FP_RESTRICT xr = x + r * D;
         FP_T *FP_RESTRICT yr = y + r * D;
@@ -987,7 +994,7 @@ FP_CLONES static void FP_NAME(ln_backward_rows)(const FP_T *dy, const FP_T *x, c
                                                 int64_t r1, int stream)
 {
     FP_T tmp[FP_STREAM_CHUNK];
-    const int64_t ahead = FP_NAME(ahead_rows)(D);
+    const int64_t ahead = FP_NAME(ahead_rows)(D, 2);
     for (int64_t i = 0; i < D; i++)
         pw[i] = pb[i] = 0;
     for (int64_t r = r0; r < r1; r++) {
@@ -1105,7 +1112,7 @@ FP_CLONES static void FP_NAME(gn_units)(const FP_T *x, FP_T *y, const FP_T *w, c
                                         int64_t HW, int64_t G, double eps, double *mean, double *rstd, int64_t U,
                                         int64_t u0, int64_t u1, int stream)
 {
-    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D);
+    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D, 1);
     for (int64_t u = u0; u < u1; u++) {
         const FP_T *xu = x + u * D;
         FP_T *yu = y + u * D;
@@ -1148,7 +1155,7 @@ FP_CLONES static void FP_NAME(gn_backward_units)(const FP_T *dy, const FP_T *x, 
                                                  int64_t C, int64_t HW, int64_t G, int64_t U, int64_t u0,
                                                  int64_t u1, int stream)
 {
-    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D);
+    const int64_t Cg = C / G, D = Cg * HW, ahead = FP_NAME(ahead_rows)(D, 2);
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n = u / G, c0 = (u % G) * Cg;
         double dsg = 0, dbg = 0;
