@@ -28,7 +28,8 @@
 #define FP_SM_BLOCK FP_CHUNK
 #define FP_SM_TILE 1024 /* max inner positions per tile (and per column-path task) */
 #define FP_SM_STREAM_ROW 4096 /* bytes: shortest row written with streaming stores */
-#define FP_SM_COL 64    /* column path up to this C */
+#define FP_SM_COL 64    /* column path with its block in L1 up to this C */
+#define FP_SM_COL_MAX 4096 /* column path (block in L2) up to this C; tiles above */
 #define FP_SM_G 4       /* vectors per column group: independent chains of a reduction */
 #define FP_SM_COLV 768  /* vectors (48 KB) of the column buffers, per thread */
 #define FP_SM_SCRATCH (131072 / (int)sizeof(FP_T)) /* per thread: a softmax tile's exp(x - max) */
@@ -360,6 +361,7 @@ struct FP_NAME(sm) {
     int scratch;    /* softmax forward: size tiles to keep exp(x - max) in a scratch tile */
     FP_T *scratch_buf; /* FP_SM_SCRATCH elements per thread */
     int64_t total;  /* elements of each array: rows may read past their end below it */
+    VEC *colbuf;    /* column path with C > FP_SM_COL: per-thread blocks */
 };
 
 
@@ -559,8 +561,8 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
  * Each row's lines two blocks ahead are prefetched (C streams are more than
  * the hardware prefetchers follow). Outputs are written from col; streamed,
  * one call of fp_stream_bytes per row segment of W lines. nl < W * FP_VL
- * lanes only in a row's last block: its nv = ceil(nl / FP_VL) vectors, rounded
- * up to whole groups of FP_SM_G with zero vectors, are all the work. */
+ * lanes only in a row's last block: its nv = ceil(nl / FP_VL) vectors are
+ * all the work (the group loops skip the rest). */
 #define FP_COL_LOAD(v, p, nl, w)                                   \
     do {                                                           \
         if (((w) + 1) * FP_VL <= (nl))                             \
@@ -570,7 +572,7 @@ FP_HOT static void FP_NAME(sm_tile_task)(const void *va, int64_t t)
         else                                                       \
             (v) = (VEC){0};                                        \
     } while (0)
-#define FP_COL_NV(nl) (((nl) + FP_VL * FP_SM_G - 1) / (FP_VL * FP_SM_G) * FP_SM_G)
+#define FP_COL_NV(nl) (((nl) + FP_VL - 1) / FP_VL)
 
 /* row segment y[0..nl) = col[0..nl) (vectors), streamed or stored */
 FP_INLINE void FP_NAME(col_store)(FP_T *y, const VEC *col, int W, int64_t nl, int stream)
@@ -585,6 +587,37 @@ FP_INLINE void FP_NAME(col_store)(FP_T *y, const VEC *col, int W, int64_t nl, in
     }
 }
 
+/* max and sum of exp over C for the ng (<= FP_SM_G) vectors from w0: ng
+ * independent chains; ng a constant in all but a row's last block */
+FP_INLINE void FP_NAME(col_fwd_group)(const struct FP_NAME(sm) *A, const FP_T *x, VEC *col, int W, int w0,
+                                      const int ng, int64_t pf, VEC *m, VEC *s)
+{
+    const int64_t C = A->c, inner = A->inner;
+    VEC mg[FP_SM_G], sg[FP_SM_G];
+    for (int k = 0; k < ng; k++) {
+        mg[k] = col[w0 + k];
+        sg[k] = (VEC){0};
+    }
+    for (int64_t c = 1; c < C; c++)
+        for (int k = 0; k < ng; k++)
+            mg[k] = VMAX_KEEP(mg[k], col[c * W + w0 + k]);
+    for (int64_t c = 0; c < C; c++) {
+        if (pf) /* the next block's lines, spread over the exp work */
+            for (int k = 0; k < ng; k++)
+                __builtin_prefetch(x + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
+        for (int k = 0; k < ng; k++) {
+            VEC e = VEXP_NONPOS(col[c * W + w0 + k] - mg[k]);
+            if (!A->log)
+                col[c * W + w0 + k] = e;
+            sg[k] += e;
+        }
+    }
+    for (int k = 0; k < ng; k++) {
+        m[w0 + k] = mg[k];
+        s[w0 + k] = sg[k];
+    }
+}
+
 FP_INLINE void FP_NAME(col_fwd_block)(const struct FP_NAME(sm) *A, const FP_T *x, FP_T *y, VEC *col, int64_t nl,
                                       int64_t pf, const int W)
 {
@@ -596,31 +629,11 @@ FP_INLINE void FP_NAME(col_fwd_block)(const struct FP_NAME(sm) *A, const FP_T *x
         for (int w = 0; w < nv; w++)
             FP_COL_LOAD(col[c * W + w], x + c * inner + w * FP_VL, nl, w);
     VEC m[16], s[16]; /* W <= 16 (FP_SM_COL_SWITCH) */
-    for (int w0 = 0; w0 < nv; w0 += FP_SM_G) {
-        VEC mg[FP_SM_G], sg[FP_SM_G];
-        for (int k = 0; k < FP_SM_G; k++) {
-            mg[k] = col[w0 + k];
-            sg[k] = (VEC){0};
-        }
-        for (int64_t c = 1; c < C; c++)
-            for (int k = 0; k < FP_SM_G; k++)
-                mg[k] = VMAX_KEEP(mg[k], col[c * W + w0 + k]);
-        for (int64_t c = 0; c < C; c++) {
-            if (pf) /* the next block's lines, spread over the exp work */
-                for (int k = 0; k < FP_SM_G; k++)
-                    __builtin_prefetch(x + c * inner + pf + (w0 + k) * FP_VL, 0, 2);
-            for (int k = 0; k < FP_SM_G; k++) {
-                VEC e = VEXP_NONPOS(col[c * W + w0 + k] - mg[k]);
-                if (!A->log)
-                    col[c * W + w0 + k] = e;
-                sg[k] += e;
-            }
-        }
-        for (int k = 0; k < FP_SM_G; k++) {
-            m[w0 + k] = mg[k];
-            s[w0 + k] = sg[k];
-        }
-    }
+    int w0 = 0;
+    for (; w0 + FP_SM_G <= nv; w0 += FP_SM_G)
+        FP_NAME(col_fwd_group)(A, x, col, W, w0, FP_SM_G, pf, m, s);
+    if (w0 < nv)
+        FP_NAME(col_fwd_group)(A, x, col, W, w0, nv - w0, pf, m, s);
     if (A->log) {
         FP_T t[16 * FP_VL];
         for (int w = 0; w < nv; w++)
@@ -663,12 +676,12 @@ FP_INLINE void FP_NAME(col_fwd_run)(const struct FP_NAME(sm) *A, const FP_T *x, 
  * FP_SM_COLV; each width its own inlined copy, so m, s, d stay in registers. */
 #define FP_SM_COL_SWITCH(NV, RUN, ...)                                                   \
     do {                                                                                 \
-        if (A->c * 16 * (NV) <= FP_SM_COLV)                                              \
+        if (A->c <= FP_SM_COL && A->c * 16 * (NV) <= FP_SM_COLV)                         \
             RUN(__VA_ARGS__, 16);                                                        \
-        else if (A->c * 8 * (NV) <= FP_SM_COLV)                                          \
+        else if (A->c <= FP_SM_COL && A->c * 8 * (NV) <= FP_SM_COLV)                     \
             RUN(__VA_ARGS__, 8);                                                         \
-        else                                                                             \
-            RUN(__VA_ARGS__, 4); /* C <= FP_SM_COL */                                    \
+        else /* C > FP_SM_COL: colbuf holds C x 4 x NV per thread */                     \
+            RUN(__VA_ARGS__, 4);                                                         \
     } while (0)
 
 /* one task: inner positions [j0, j0 + FP_SM_TILE) of one outer slab */
@@ -677,10 +690,46 @@ FP_HOT static void FP_NAME(sm_col_task)(const void *va, int64_t t)
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     const int64_t C = A->c, inner = A->inner;
     int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile, j1 = FP_MIN(j0 + A->tile, inner);
-    VEC col[FP_SM_COLV];
+    VEC col_l1[FP_SM_COLV];
+    VEC *col = A->colbuf ? A->colbuf + (int64_t)fp_thread_id() * C * 4 : col_l1;
     FP_SM_COL_SWITCH(1, FP_NAME(col_fwd_run), A, A->x + o * C * inner, A->y + o * C * inner, col, j0, j1);
     if (A->stream)
         fp_stream_fence();
+}
+
+/* the backward's sums over C for the ng (<= FP_SM_G) vectors from w0 (d);
+ * log_softmax: whether any y > 0 or a sum is not finite */
+FP_INLINE int FP_NAME(col_bwd_group)(const struct FP_NAME(sm) *A, const VEC *col, const VEC *coly, int W, int w0,
+                                     const int ng, VEC *d)
+{
+    const int64_t C = A->c;
+    VEC dg[FP_SM_G], yg[FP_SM_G];
+    int any = 0;
+    for (int k = 0; k < FP_SM_G; k++) {
+        dg[k] = (VEC){0};
+        yg[k] = VSPLAT(-__builtin_inf());
+    }
+    if (A->log) {
+        for (int64_t c = 0; c < C; c++)
+            for (int k = 0; k < ng; k++) {
+                dg[k] += col[c * W + w0 + k];
+                yg[k] = VMAX_KEEP(yg[k], coly[c * W + w0 + k]);
+            }
+        FP_T td[FP_SM_G * FP_VL], ty[FP_SM_G * FP_VL];
+        for (int k = 0; k < FP_SM_G; k++) {
+            VSTORE(td + k * FP_VL, dg[k]);
+            VSTORE(ty + k * FP_VL, yg[k]);
+        }
+        for (int k = 0; k < FP_SM_G * FP_VL; k++)
+            any |= (ty[k] > 0) | !(td[k] - td[k] == 0);
+    } else {
+        for (int64_t c = 0; c < C; c++)
+            for (int k = 0; k < ng; k++)
+                dg[k] += col[c * W + w0 + k] * coly[c * W + w0 + k];
+    }
+    for (int k = 0; k < ng; k++)
+        d[w0 + k] = dg[k];
+    return any;
 }
 
 /* backward: softmax gx = y * (g - sum_c g * y), log_softmax gx = g - exp(y) *
@@ -699,34 +748,11 @@ FP_INLINE void FP_NAME(col_bwd_block)(const struct FP_NAME(sm) *A, const FP_T *g
         }
     }
     VEC d[16]; /* W <= 16 */
-    int any = 0;
-    for (int w0 = 0; w0 < nv; w0 += FP_SM_G) {
-        VEC dg[FP_SM_G], yg[FP_SM_G];
-        for (int k = 0; k < FP_SM_G; k++) {
-            dg[k] = (VEC){0};
-            yg[k] = VSPLAT(-__builtin_inf());
-        }
-        if (A->log) {
-            for (int64_t c = 0; c < C; c++)
-                for (int k = 0; k < FP_SM_G; k++) {
-                    dg[k] += col[c * W + w0 + k];
-                    yg[k] = VMAX_KEEP(yg[k], coly[c * W + w0 + k]);
-                }
-            FP_T td[FP_SM_G * FP_VL], ty[FP_SM_G * FP_VL];
-            for (int k = 0; k < FP_SM_G; k++) {
-                VSTORE(td + k * FP_VL, dg[k]);
-                VSTORE(ty + k * FP_VL, yg[k]);
-            }
-            for (int k = 0; k < FP_SM_G * FP_VL; k++)
-                any |= (ty[k] > 0) | !(td[k] - td[k] == 0);
-        } else {
-            for (int64_t c = 0; c < C; c++)
-                for (int k = 0; k < FP_SM_G; k++)
-                    dg[k] += col[c * W + w0 + k] * coly[c * W + w0 + k];
-        }
-        for (int k = 0; k < FP_SM_G; k++)
-            d[w0 + k] = dg[k];
-    }
+    int any = 0, w0 = 0;
+    for (; w0 + FP_SM_G <= nv; w0 += FP_SM_G)
+        any |= FP_NAME(col_bwd_group)(A, col, coly, W, w0, FP_SM_G, d);
+    if (w0 < nv)
+        any |= FP_NAME(col_bwd_group)(A, col, coly, W, w0, nv - w0, d);
     /* the next block's lines, row by row over the output pass */
 #define FP_COL_BWD_PREFETCH(c)                                                        \
     if (pf)                                                                           \
@@ -782,7 +808,8 @@ FP_HOT static void FP_NAME(smb_col_task)(const void *va, int64_t t)
     const struct FP_NAME(sm) *A = (const struct FP_NAME(sm) *)va;
     const int64_t C = A->c, inner = A->inner;
     int64_t o = t / A->ntiles, j0 = (t % A->ntiles) * A->tile, j1 = FP_MIN(j0 + A->tile, inner);
-    VEC col[FP_SM_COLV]; /* g (then gx) in the first C x W vectors, y after them */
+    VEC col_l1[FP_SM_COLV]; /* g (then gx) in the first C x W vectors, y after them */
+    VEC *col = A->colbuf ? A->colbuf + (int64_t)fp_thread_id() * C * 8 : col_l1;
     FP_SM_COL_SWITCH(2, FP_NAME(col_bwd_run), A, o * C * inner, col, j0, j1);
     if (A->stream)
         fp_stream_fence();
@@ -837,10 +864,20 @@ static int FP_NAME(sm_run)(struct FP_NAME(sm) *A, int64_t outer, int n_threads, 
         fp_run_tasks(ntasks, work, n_threads, block_pass2, A);
         free(A->stats);
         A->stats = NULL;
-    } else if (c <= FP_SM_COL) {
+    } else if (c <= FP_SM_COL_MAX) {
         A->tile = FP_MIN(FP_SM_TILE, inner);
         A->ntiles = (inner + A->tile - 1) / A->tile;
+        if (c > FP_SM_COL) {
+            /* blocks of 4 vectors per row, C x 4 (x and, backward, g and y)
+             * in a per-thread buffer in L2 instead of L1 */
+            size_t bytes = (size_t)FP_MAX(n_threads, 1) * (size_t)c * 8 * sizeof(VEC);
+            A->colbuf = (VEC *)aligned_alloc(sizeof(VEC), bytes);
+            if (!A->colbuf)
+                return FP_ERR_NOMEM;
+        }
         fp_run_tasks(outer * A->ntiles, work, n_threads, col_task, A);
+        free(A->colbuf);
+        A->colbuf = NULL;
     } else {
         A->tile = FP_NAME(sm_tile_width)(c, inner, A->scratch);
         A->ntiles = (inner + A->tile - 1) / A->tile;
@@ -1050,6 +1087,7 @@ int FP_NAME(math_apply)(int op, const FP_T *x, FP_T *y, int64_t n)
 }
 
 #undef FP_SM_COL
+#undef FP_SM_COL_MAX
 #undef FP_SM_COLV
 #undef FP_SM_STREAM_ROW
 #undef FP_SM_G

@@ -472,13 +472,14 @@ def test_streaming_dropout_and_softmax(big_x):
             np.testing.assert_array_equal(inplace, y)
 
 
-# ---- reduction over an inner axis (column path up to C = 64, then tiles): ------
-# ---- every C of the column widths and the switch to tiles, ragged inner sizes --
+# ---- reduction over an inner axis (column path up to C = 4096, then tiles): ----
+# ---- every C of the column widths and buffers, the switch to tiles, ragged inner
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_axis1_every_c_and_ragged_inner(dtype, rng):
-    for c in list(range(1, 41)) + [47, 63, 64, 65, 96, 130]:
-        inner = int(rng.choice([1, 7, 17, 33, 100, 1031]))
+    # C > 64: blocks in a per-thread L2 buffer; C > 4096: tiles
+    for c in list(range(1, 41)) + [47, 63, 64, 65, 96, 130, 1000, 4096, 4097]:
+        inner = int(rng.choice([1, 7, 17, 33, 100, 1031])) if c < 1000 else int(rng.choice([7, 33]))
         x = (rng.standard_normal((3, c, inner)) * 6).astype(dtype)
         g = rng.standard_normal(x.shape).astype(dtype)
         x[0, rng.integers(c), :] += dtype(1e4)   # extreme logits: one dominant class
