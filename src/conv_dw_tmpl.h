@@ -220,10 +220,30 @@ static inline void FP_NAME(dw_prefetch)(const void *p, int64_t n, int64_t part, 
     for (int64_t l = a; l < b; l++) __builtin_prefetch((const char *)p + l * 64, 0, 2);
 }
 
+/* Stream yc[*done .. upto) out to ydst: whole lines of ydst only, the rest
+ * waits for the next call (upto == P: everything). */
+static inline void FP_NAME(dw_stream_upto)(FP_T *ydst, const FP_T *yc, int64_t *done, int64_t upto, int64_t P)
+{
+    if (upto < P) {
+        const uintptr_t a = (uintptr_t)(ydst + upto) & ~(uintptr_t)63;
+        upto = (int64_t)((a - (uintptr_t)ydst) / sizeof(FP_T));
+    }
+    if (upto > *done) {
+        fp_stream_bytes(ydst + *done, yc + *done, (upto - *done) * (int64_t)sizeof(FP_T));
+        *done = upto;
+    }
+}
+
+/* One output plane into yc. ydst: if not NULL, yc is a staging buffer whose
+ * finished rows are streamed to ydst block by block, so the output's writes
+ * overlap the arithmetic and the next plane's prefetch instead of going out
+ * in one burst per plane. */
 FP_CLONES static void FP_NAME(dw_fwd_plane2)(const fp_conv2d_shape *s, FP_NAME(dwgeom) g, const int64_t *koff,
                                              const FP_T *buf, const FP_T *wc, FP_T bias, FP_T *yc,
-                                             const FP_T *next)
+                                             const FP_T *next, FP_T *ydst)
 {
+    const int64_t P = s->oh * s->ow;
+    int64_t done = 0;
     const int unit = s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1;
     const int k3 = unit && s->kh == 3 && s->kw == 3;
     const int64_t nb = s->oh / FP_DW_R + 1, nbytes = s->h * s->w * (int64_t)sizeof(FP_T);
@@ -236,9 +256,15 @@ FP_CLONES static void FP_NAME(dw_fwd_plane2)(const fp_conv2d_shape *s, FP_NAME(d
             FP_NAME(dw_fwd_block_k3)(FP_DW_R, s, g, buf, wk, bias, yc, oh);
         else
             FP_NAME(dw_fwd_block)(FP_DW_R, 0, 0, 0, s, g, koff, buf, wc, bias, yc, oh);
+        /* rows before oh + R are final (a row's tail vector spills only
+         * into the next row, stored later) */
+        if (ydst)
+            FP_NAME(dw_stream_upto)(ydst, yc, &done, (oh + FP_DW_R) * s->ow, P);
     }
     FP_NAME(dw_prefetch)(next, nbytes, nb - 1, nb);
     for (; oh < s->oh; oh++) FP_NAME(dw_fwd_block)(1, 0, 0, 0, s, g, koff, buf, wc, bias, yc, oh);
+    if (ydst)
+        FP_NAME(dw_stream_upto)(ydst, yc, &done, P, P);
 }
 
 static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const FP_T *w, const FP_T *b, FP_T *y,
@@ -278,10 +304,9 @@ static int FP_NAME(dw_forward2)(const fp_conv2d_shape *s, const FP_T *x, const F
             }
             const FP_T *next = co + 1 < s->c_out && (co + 1) % Cog == 0 ? x + (plane + 1) * HW : NULL;
             if (stream) {
-                FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, ys, next);
-                fp_stream_bytes(y + u * P, ys, P * (int64_t)sizeof(FP_T));
+                FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, ys, next, y + u * P);
             } else {
-                FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, y + u * P, next);
+                FP_NAME(dw_fwd_plane2)(s, g, koff, buf, w + co * KK, b ? b[co] : (FP_T)0, y + u * P, next, NULL);
             }
         }
         if (stream)

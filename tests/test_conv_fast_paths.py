@@ -144,6 +144,47 @@ def test_depthwise_large_output_streaming(mult):
     np.testing.assert_allclose(gb, rgb, rtol=1e-3, atol=1e-1)
 
 
+# Many small planes, output above 16 MiB: the register-blocked depthwise
+# forward streams each plane's finished rows out block by block (split points
+# on cache lines of the output, plane boundaries not on lines).
+STREAM_DW_CASES = [
+    # (h, w, k, stride, padding, dilation, mult)
+    (9, 13, 3, 1, 1, 1, 1),   # odd width, row count not a multiple of the 4-row block
+    (5, 7, 3, 1, 0, 1, 1),    # width below one vector, padding 0
+    (1, 37, 3, 1, 1, 1, 1),   # H = 1
+    (6, 21, 3, 1, 2, 1, 2),   # padding 2, channel multiplier 2
+    (11, 19, 5, 2, 2, 2, 1),  # stride 2, dilation 2
+    (8, 33, 3, 1, 1, 2, 1),   # dilation 2
+    (13, 18, 3, 1, 1, 1, 1),  # plane of 234 elements: lines split mid-row
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", STREAM_DW_CASES)
+def test_depthwise_streamed_forward_small_planes(case, dtype):
+    h, wd, k, s, p, d, mult = case
+    oh = (h + 2 * p - d * (k - 1) - 1) // s + 1
+    ow = (wd + 2 * p - d * (k - 1) - 1) // s + 1
+    c = (16 << 20) // (np.dtype(dtype).itemsize * oh * ow * mult) + 3
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, c, h, wd)).astype(dtype)
+    w = rng.standard_normal((c * mult, 1, k, k)).astype(dtype)
+    b = rng.standard_normal(c * mult).astype(dtype)
+    kw = dict(stride=s, padding=p, dilation=d, groups=c)
+    with fp.num_threads(1):
+        y1 = fp.conv2d(x, w, b, **kw)
+    with fp.num_threads(2):
+        y = fp.conv2d(x, w, b, **kw)
+    assert y.nbytes > 16 << 20
+    np.testing.assert_array_equal(y, y1)
+    x64, w64, b64 = x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)
+    ref = R.conv2d(x64, w64, b64, **kw)
+    if dtype == np.float32:
+        _f32_close(y, ref, k * k, R.conv2d(np.abs(x64), np.abs(w64), np.abs(b64), **kw))
+    else:
+        np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
+
+
 # im2col weight gradient as inner products: rows in place when the output
 # positions per image are a multiple of the vector length (16 float / 8
 # double), else in tiles of several images.
